@@ -1,0 +1,46 @@
+from setuptools import find_packages, setup
+
+setup(
+    name="sklearn_il",
+    version="0.1.0",
+    description="Imitation learning with the scikit-learn API: behaviour cloning, "
+    "expressive policies, DAgger and corrective augmentation on PyTorch via skorch.",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    packages=find_packages(include=["sklearn_il", "sklearn_il.*"]),
+    python_requires=">=3.10",
+    install_requires=[
+        "numpy>=1.24",
+        "scipy>=1.10",
+        "scikit-learn>=1.6",
+        # A range the locally provided CPU wheel (2.13.0) satisfies; install that
+        # pin first (see .ci/run) to avoid pulling CUDA builds.
+        "torch>=2.2,<3",
+        "skorch>=1.0",
+        "gymnasium>=1.0",
+        "imbalanced-learn>=0.13",
+        "safetensors>=0.4",
+        "tqdm>=4.60",
+    ],
+    extras_require={
+        "plot": ["matplotlib>=3.7"],
+        "box2d": ["gymnasium[box2d]>=1.0"],
+        "mujoco": ["gymnasium[mujoco]>=1.0"],
+        "test": [
+            "pytest>=7",
+            "hypothesis>=6",
+            "matplotlib>=3.7",
+            "pandas>=2",
+            "gymnasium[box2d,mujoco]>=1.0",
+        ],
+        "docs": [
+            "sphinx>=7",
+            "numpydoc>=1.6",
+            "sphinx-gallery>=0.15",
+            "pydata-sphinx-theme>=0.15",
+            "matplotlib>=3.7",
+            "pandas>=2",
+        ],
+    },
+    entry_points={"console_scripts": ["sklearn-il=sklearn_il.__main__:main"]},
+)

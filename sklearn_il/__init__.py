@@ -1,0 +1,8 @@
+"""Imitation learning with the scikit-learn API."""
+
+from . import envs  # noqa: F401  (registers the built-in gymnasium tasks)
+from .policies import BCClassifier, BCRegressor
+
+__version__ = "0.1.0"
+
+__all__ = ["BCClassifier", "BCRegressor"]

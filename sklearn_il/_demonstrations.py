@@ -1,0 +1,182 @@
+"""The one container for collected trajectories."""
+
+import numpy as np
+from sklearn.model_selection import GroupShuffleSplit
+
+from ._validation import check_groups
+
+
+class Demonstrations:
+    """Trajectories as flat arrays, one row per step, episodes contiguous.
+
+    Parameters
+    ----------
+    observations : array-like of shape (n_steps, n_features)
+        Observation at each step.
+    actions : array-like of shape (n_steps,) or (n_steps, n_action_dims)
+        Action taken at each step (labels for discrete actions).
+    episode_ids : array-like of shape (n_steps,)
+        Episode of each step; each episode's rows contiguous, in time order.
+    rewards : array-like of shape (n_steps,), default=None
+        Reward received after each step (zeros when None).
+    terminated, truncated : array-like of shape (n_steps,), default=None
+        gymnasium's end-of-episode flags for each step (False when None).
+    final_observations : array-like of shape (n_episodes, n_features), default=None
+        Observation after each episode's last step, in episode order.
+    successes : array-like of shape (n_episodes,), default=None
+        Whether each episode succeeded (``info["is_success"]`` at its end);
+        NaN where the env did not say.
+
+    Attributes
+    ----------
+    X, y, groups : ndarray
+        ``observations``, ``actions`` and ``episode_ids``, under the names
+        scikit-learn's ``fit(X, y, groups=...)`` takes.
+
+    Examples
+    --------
+    >>> from sklearn_il.datasets import collect_demonstrations
+    >>> from sklearn_il.envs import OBSTACLE, ObstacleExpert
+    >>> demos = collect_demonstrations(OBSTACLE, ObstacleExpert(), n_episodes=4,
+    ...                                random_state=0)
+    >>> demos.n_episodes, demos.X.shape[1]
+    (4, 2)
+    >>> train, test = demos.split(test_size=0.25, random_state=0)
+    >>> train.n_episodes, test.n_episodes
+    (3, 1)
+    """
+
+    def __init__(
+        self,
+        observations,
+        actions,
+        episode_ids,
+        rewards=None,
+        terminated=None,
+        truncated=None,
+        final_observations=None,
+        successes=None,
+    ):
+        self.observations = np.asarray(observations)
+        if self.observations.ndim != 2:
+            raise ValueError(
+                f"observations must be 2-D (n_steps, n_features), got shape "
+                f"{self.observations.shape}."
+            )
+        n = self.observations.shape[0]
+        self.actions = np.asarray(actions)
+        self.episode_ids = check_groups(episode_ids, n)
+        self.rewards = self._per_step(rewards, n, "rewards", 0.0, float)
+        self.terminated = self._per_step(terminated, n, "terminated", False, bool)
+        self.truncated = self._per_step(truncated, n, "truncated", False, bool)
+        if self.actions.shape[:1] != (n,):
+            raise ValueError(f"actions has {self.actions.shape[:1]} rows, observations {n}.")
+        ids = self.episode_ids
+        self._starts = np.r_[0, np.flatnonzero(ids[1:] != ids[:-1]) + 1] if n else np.array([], int)
+        n_episodes = len(self._starts)
+        if final_observations is not None:
+            final_observations = np.asarray(final_observations)
+            if final_observations.shape[0] != n_episodes:
+                raise ValueError(
+                    f"final_observations has {final_observations.shape[0]} rows but "
+                    f"there are {n_episodes} episodes."
+                )
+        self.final_observations = final_observations
+        if successes is None:
+            successes = np.full(n_episodes, np.nan)
+        self.successes = np.asarray(successes, dtype=float)
+        if self.successes.shape != (n_episodes,):
+            raise ValueError(f"successes must have one entry per episode ({n_episodes}).")
+
+    @staticmethod
+    def _per_step(values, n, name, default, dtype):
+        if values is None:
+            return np.full(n, default, dtype=dtype)
+        values = np.asarray(values, dtype=dtype)
+        if values.shape != (n,):
+            raise ValueError(f"{name} must have shape ({n},), got {values.shape}.")
+        return values
+
+    X = property(lambda self: self.observations)
+    y = property(lambda self: self.actions)
+    groups = property(lambda self: self.episode_ids)
+
+    def __len__(self):
+        return self.observations.shape[0]
+
+    @property
+    def n_episodes(self):
+        """Number of episodes."""
+        return len(self._starts)
+
+    def __repr__(self):
+        return (
+            f"Demonstrations(n_episodes={self.n_episodes}, n_steps={len(self)}, "
+            f"n_features={self.observations.shape[1]}, action_shape={self.actions.shape[1:]})"
+        )
+
+    def episode_lengths(self):
+        """Number of steps of each episode, in episode order."""
+        return np.diff(np.r_[self._starts, len(self)])
+
+    def episode_returns(self):
+        """Sum of rewards of each episode, in episode order."""
+        return np.add.reduceat(self.rewards, self._starts) if len(self) else np.array([])
+
+    def take_episodes(self, episodes):
+        """The demonstrations of the given episode positions (0 .. n_episodes-1)."""
+        episodes = np.asarray(episodes, dtype=int)
+        bounds = np.r_[self._starts, len(self)]
+        rows = np.concatenate([np.arange(bounds[e], bounds[e + 1]) for e in episodes] or [[]])
+        rows = rows.astype(int)
+        return Demonstrations(
+            self.observations[rows],
+            self.actions[rows],
+            self.episode_ids[rows],
+            self.rewards[rows],
+            self.terminated[rows],
+            self.truncated[rows],
+            None if self.final_observations is None else self.final_observations[episodes],
+            self.successes[episodes],
+        )
+
+    def split(self, test_size=0.2, random_state=None):
+        """Split by episode into (train, test) demonstrations.
+
+        Parameters
+        ----------
+        test_size : float or int, default=0.2
+            Fraction (float) or number (int) of episodes in the test part.
+        random_state : int, RandomState instance or None, default=None
+            Seeds the shuffle.
+
+        Returns
+        -------
+        train, test : Demonstrations
+        """
+        episodes = np.arange(self.n_episodes)
+        splitter = GroupShuffleSplit(n_splits=1, test_size=test_size, random_state=random_state)
+        train, test = next(splitter.split(episodes, groups=episodes))
+        return self.take_episodes(np.sort(train)), self.take_episodes(np.sort(test))
+
+    @classmethod
+    def concatenate(cls, parts):
+        """Join demonstrations; episode ids are renumbered 0 .. n_episodes-1."""
+        parts = list(parts)
+        if not parts:
+            raise ValueError("concatenate needs at least one Demonstrations.")
+        ids, offset = [], 0
+        for part in parts:
+            ids.append(np.repeat(np.arange(offset, offset + part.n_episodes), part.episode_lengths()))
+            offset += part.n_episodes
+        finals = [p.final_observations for p in parts]
+        return cls(
+            np.concatenate([p.observations for p in parts]),
+            np.concatenate([p.actions for p in parts]),
+            np.concatenate(ids),
+            np.concatenate([p.rewards for p in parts]),
+            np.concatenate([p.terminated for p in parts]),
+            np.concatenate([p.truncated for p in parts]),
+            None if any(f is None for f in finals) else np.concatenate(finals),
+            np.concatenate([p.successes for p in parts]),
+        )

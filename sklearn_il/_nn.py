@@ -1,0 +1,65 @@
+"""Torch building blocks shared by the policies."""
+
+import torch
+from torch import nn
+
+ACTIVATIONS = {
+    "identity": nn.Identity,
+    "logistic": nn.Sigmoid,
+    "tanh": nn.Tanh,
+    "relu": nn.ReLU,
+}
+
+
+class Standardize(nn.Module):
+    """``(x - loc) / scale`` with statistics stored as buffers.
+
+    Part of the module so that a fitted policy maps raw observations to
+    actions on its own: the fast predict path, ``net_`` and ``io.load`` need
+    no scaler beside it.
+    """
+
+    def __init__(self, n_features, data=None):
+        super().__init__()
+        loc, scale = torch.zeros(n_features), torch.ones(n_features)
+        if data is not None:
+            loc, scale = data.mean(0), data.std(0, unbiased=False)
+            # Constant columns: leave them unscaled rather than divide by zero.
+            scale = torch.where(scale > 1e-8, scale, torch.ones_like(scale))
+        self.register_buffer("loc", loc.float())
+        self.register_buffer("scale", scale.float())
+
+    def forward(self, x):
+        return (x - self.loc) / self.scale
+
+    def inverse(self, z):
+        return z * self.scale + self.loc
+
+
+def mlp(n_in, hidden_layer_sizes, n_out, activation):
+    """A fully connected network; ``activation`` names a scikit-learn activation."""
+    layers, width = [], n_in
+    for size in hidden_layer_sizes:
+        layers += [nn.Linear(width, size), ACTIVATIONS[activation]()]
+        width = size
+    layers.append(nn.Linear(width, n_out))
+    return nn.Sequential(*layers)
+
+
+class MLPPolicy(nn.Module):
+    """Standardised observations through an MLP to the policy's raw outputs.
+
+    ``action_scaler`` holds the statistics the policy's decoding uses to put
+    outputs back in action units; it is not applied in ``forward``, so the
+    loss is computed on standardised targets (every action dimension counts
+    equally, whatever its units) without extra work per batch.
+    """
+
+    def __init__(self, n_features, n_outputs, hidden_layer_sizes, activation, X=None, action_scaler=None):
+        super().__init__()
+        self.obs_scaler = Standardize(n_features, X)
+        self.body = mlp(n_features, hidden_layer_sizes, n_outputs, activation)
+        self.action_scaler = action_scaler
+
+    def forward(self, x):
+        return self.body(self.obs_scaler(x))

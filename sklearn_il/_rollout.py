@@ -1,0 +1,138 @@
+"""Running an agent (policy or expert) in an env: the one rollout loop."""
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+from ._demonstrations import Demonstrations
+from .base import seeds
+
+
+def make_env(env):
+    """An env from what the user gave: an Env, a registered id, or a factory.
+
+    Returns
+    -------
+    env : gymnasium.Env
+    owned : bool
+        Whether the env was made here (and should be closed here).
+    """
+    if isinstance(env, gym.Env):
+        return env, False
+    if isinstance(env, str):
+        return gym.make(env), True
+    if callable(env):
+        made = env()
+        if not isinstance(made, gym.Env):
+            raise TypeError(f"the env factory returned {type(made).__name__}, not a gymnasium Env.")
+        return made, True
+    raise TypeError(
+        "env must be a gymnasium Env, a registered env id such as "
+        f"'Pendulum-v1', or a zero-argument callable returning an Env; got {env!r}."
+    )
+
+
+def action_function(agent):
+    """``agent.predict`` for an estimator or expert, ``agent`` for a callable."""
+    if hasattr(agent, "predict"):
+        return agent.predict
+    if callable(agent):
+        return agent
+    raise TypeError(
+        f"expected a policy or expert with predict(X), or a callable; got {type(agent).__name__}."
+    )
+
+
+def check_agent_fits_env(agent, env):
+    """Raise ``ValueError`` when a fitted policy's shapes do not match the env."""
+    obs_space, act_space = env.observation_space, env.action_space
+    if not isinstance(obs_space, spaces.Box):
+        raise TypeError(f"only Box observation spaces are supported, got {obs_space}.")
+    n_features = getattr(agent, "n_features_in_", None)
+    if n_features is not None and n_features != int(np.prod(obs_space.shape)):
+        raise ValueError(
+            f"the policy was fitted on {n_features} observation features but the "
+            f"env's observations have shape {obs_space.shape}."
+        )
+    n_outputs = getattr(agent, "n_outputs_", None)
+    if isinstance(act_space, spaces.Box):
+        if n_outputs is not None and n_outputs != int(np.prod(act_space.shape)):
+            raise ValueError(
+                f"the policy outputs {n_outputs} action dimensions but the env's "
+                f"action space is {act_space}."
+            )
+        if hasattr(agent, "classes_"):
+            raise ValueError(f"a classifier policy cannot act in the continuous {act_space}.")
+    elif isinstance(act_space, spaces.Discrete):
+        if n_outputs is not None:
+            raise ValueError(f"a continuous policy cannot act in the discrete {act_space}.")
+        classes = getattr(agent, "classes_", None)
+        if classes is not None:
+            valid = range(int(act_space.start), int(act_space.start + act_space.n))
+            if classes.dtype.kind not in "iu" or not set(classes.tolist()) <= set(valid):
+                raise ValueError(
+                    f"the policy's actions {classes.tolist()} are not all in the env's {act_space}."
+                )
+    else:
+        raise TypeError(f"only Box and Discrete action spaces are supported, got {act_space}.")
+
+
+def to_env_action(prediction, space):
+    """One row of a policy's prediction as an action ``space`` accepts."""
+    action = np.asarray(prediction).reshape(-1)
+    if isinstance(space, spaces.Discrete):
+        if action.size != 1 or action.dtype.kind not in "iuf" or action[0] != int(action[0]):
+            raise ValueError(f"expected one integer action for {space}, got {prediction!r}.")
+        value = int(action[0])
+        if not space.contains(np.int64(value)):
+            raise ValueError(f"action {value} is outside the env's {space}.")
+        return value
+    if action.size != int(np.prod(space.shape)):
+        raise ValueError(f"got {action.size} action values for the env's {space}.")
+    return np.clip(action.reshape(space.shape), space.low, space.high).astype(space.dtype)
+
+
+def run_episodes(agent, env, n_episodes, random_state=None, max_episode_steps=None):
+    """Run ``agent`` for ``n_episodes`` and record everything as Demonstrations.
+
+    Each episode's env seed is drawn from ``random_state``; an agent with a
+    ``reset(random_state)`` method (an expert with per-episode intentions) is
+    reset with the same seed at each episode start.
+    """
+    env, owned = make_env(env)
+    try:
+        check_agent_fits_env(agent, env)
+        act = action_function(agent)
+        rows = {k: [] for k in ("obs", "act", "ep", "rew", "term", "trunc")}
+        finals, successes = [], []
+        for episode, seed in enumerate(seeds(random_state, int(n_episodes))):
+            obs, info = env.reset(seed=seed)
+            if hasattr(agent, "reset"):
+                agent.reset(random_state=seed)
+            steps = 0
+            while True:
+                obs = np.asarray(obs, dtype=np.float64).reshape(-1)
+                action = to_env_action(act(obs[None, :])[0], env.action_space)
+                next_obs, reward, terminated, truncated, info = env.step(action)
+                steps += 1
+                truncated = truncated or (max_episode_steps is not None and steps >= max_episode_steps)
+                for key, value in zip(rows, (obs, action, episode, reward, terminated, truncated)):
+                    rows[key].append(value)
+                if terminated or truncated:
+                    break
+                obs = next_obs
+            finals.append(np.asarray(next_obs, dtype=np.float64).reshape(-1))
+            successes.append(float(info["is_success"]) if "is_success" in info else np.nan)
+    finally:
+        if owned:
+            env.close()
+    return Demonstrations(
+        np.array(rows["obs"]).reshape(len(rows["obs"]), -1),
+        np.array(rows["act"]),
+        np.array(rows["ep"]),
+        np.array(rows["rew"], dtype=float),
+        np.array(rows["term"]),
+        np.array(rows["trunc"]),
+        np.array(finals),
+        np.array(successes),
+    )

@@ -1,0 +1,57 @@
+"""Input checks shared by estimators, resamplers and rollout tools."""
+
+import numpy as np
+
+GROUPS_HOWTO = (
+    "Pass the episode id of each row as fit(X, y, groups=episode_ids). Inside a "
+    "Pipeline or a search, enable metadata routing with "
+    "sklearn.set_config(enable_metadata_routing=True) and request it on the step "
+    "with .set_fit_request(groups=True) (or .set_fit_resample_request(groups=True) "
+    "for a resampler)."
+)
+
+
+def check_groups(groups, n_samples, *, required_by=None):
+    """Validate episode ids: one per row, finite, each episode's rows contiguous.
+
+    Parameters
+    ----------
+    groups : array-like of shape (n_samples,) or None
+        Episode id of each row.
+    n_samples : int
+        Number of rows of ``X``.
+    required_by : str or None
+        When not None and ``groups`` is None, raise a ``ValueError`` that names
+        the step needing it and says how to pass it.
+
+    Returns
+    -------
+    groups : ndarray of shape (n_samples,) or None
+    """
+    if groups is None:
+        if required_by is not None:
+            raise ValueError(f"{required_by} needs `groups`. {GROUPS_HOWTO}")
+        return None
+    groups = np.asarray(groups)
+    if groups.ndim != 1:
+        raise ValueError(
+            f"groups must be 1-D (one episode id per row), got shape {groups.shape}."
+        )
+    if groups.shape[0] != n_samples:
+        raise ValueError(
+            f"groups has {groups.shape[0]} entries but X has {n_samples} rows; "
+            "pass one episode id per row."
+        )
+    if groups.dtype.kind == "f" and not np.isfinite(groups).all():
+        raise ValueError("groups contains NaN or inf; episode ids must be finite.")
+    if n_samples > 1:
+        run_starts = np.r_[0, np.flatnonzero(groups[1:] != groups[:-1]) + 1]
+        ids, n_runs = np.unique(groups[run_starts], return_counts=True)
+        if (n_runs > 1).any():
+            episode = ids[n_runs > 1][0]
+            raise ValueError(
+                f"groups: the rows of episode {episode!r} are split into "
+                f"{n_runs[n_runs > 1][0]} separate runs. The rows of one episode "
+                "must be contiguous and in time order."
+            )
+    return groups

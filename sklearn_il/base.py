@@ -1,0 +1,329 @@
+"""The base every torch-backed policy shares.
+
+Parameters, input validation, seeding, the skorch training loop with its
+episode-wise early stopping, and the fast predict path live here, once. A
+policy subclass supplies four things: how to encode the target
+(``_encode_target``), its module (``_build_module``), its loss
+(``_make_criterion``) and how to decode the module's output (in ``predict``
+and friends, through ``_forward``).
+"""
+
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, _fit_context
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import GroupShuffleSplit
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted, validate_data
+from skorch import NeuralNet
+from skorch.callbacks import EarlyStopping
+from skorch.helper import predefined_split
+
+from ._nn import ACTIVATIONS
+from ._validation import check_groups
+
+# Rows per forward pass when predicting on large arrays: bounds peak memory.
+_PREDICT_CHUNK = 65536
+
+
+class TensorDataset(torch.utils.data.Dataset):
+    """Features and targets as tensors already on the training device."""
+
+    def __init__(self, X, y=None):
+        self.X, self.y = X, y
+
+    def __len__(self):
+        return len(self.X)
+
+    def __getitem__(self, i):
+        return self.X[i], self.y[i]
+
+
+class BatchSlicer:
+    """skorch iterator that slices batches out of tensors.
+
+    A ``DataLoader`` indexes and collates row by row, which costs more than
+    the forward pass of a small policy network; slicing keeps ``fit`` within
+    a few percent of a hand-written torch loop.
+    """
+
+    def __init__(self, dataset, batch_size, shuffle=False, generator=None):
+        self.dataset = dataset
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.generator = generator
+
+    def __iter__(self):
+        X, y, size = self.dataset.X, self.dataset.y, self.batch_size
+        n = len(X)
+        if not self.shuffle:
+            for start in range(0, n, size):
+                yield X[start : start + size], y[start : start + size]
+            return
+        order = torch.randperm(n, generator=self.generator).to(X.device)
+        for start in range(0, n, size):
+            rows = order[start : start + size]
+            yield X[rows], y[rows]
+
+
+def as_numpy(output):
+    """Module output (a tensor or a tuple of tensors) as numpy arrays."""
+    if isinstance(output, tuple):
+        return tuple(t.cpu().numpy() for t in output)
+    return output.cpu().numpy()
+
+
+def seeds(random_state, n):
+    """``n`` int seeds drawn from ``random_state`` (``None``: fresh entropy)."""
+    rng = check_random_state(random_state)
+    return [int(s) for s in rng.randint(np.iinfo(np.int32).max, size=n)]
+
+
+class BasePolicy(BaseEstimator):
+    """Base class of the torch-backed policies. Not for direct use."""
+
+    _parameter_constraints = {
+        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "activation": [StrOptions(set(ACTIVATIONS))],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "warm_start": ["boolean"],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+        "device": [str, torch.device],
+    }
+
+    # Keyword arguments for validate_data's handling of y.
+    _y_validation = {}
+
+    def __init__(
+        self,
+        *,
+        hidden_layer_sizes=(256, 256),
+        activation="relu",
+        alpha=1e-4,
+        batch_size="auto",
+        learning_rate_init=1e-3,
+        max_iter=200,
+        tol=1e-4,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        warm_start=False,
+        random_state=None,
+        verbose=0,
+        device="cpu",
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate_init = learning_rate_init
+        self.max_iter = max_iter
+        self.tol = tol
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.warm_start = warm_start
+        self.random_state = random_state
+        self.verbose = verbose
+        self.device = device
+
+    # ------------------------------------------------------------------ hooks
+    def _encode_target(self, y, reset):
+        """Return the training target as a float or long tensor (CPU)."""
+        raise NotImplementedError
+
+    def _build_module(self, X=None, y=None):
+        """Return the policy's module; tensors ``X``, ``y`` set its scaling.
+
+        Called with no data by ``sklearn_il.io.load``, which then loads the
+        fitted weights and statistics into it.
+        """
+        raise NotImplementedError
+
+    def _training_target(self, target):
+        """The target as the loss sees it (e.g. standardised); default: as encoded."""
+        return target
+
+    def _make_criterion(self):
+        """Return the loss as an ``nn.Module`` taking (module output, target)."""
+        raise NotImplementedError
+
+    # ---------------------------------------------------------------- fitting
+    def _hidden_sizes(self):
+        sizes = tuple(int(h) for h in np.atleast_1d(self.hidden_layer_sizes))
+        if any(h < 1 for h in sizes):
+            raise ValueError(
+                f"hidden_layer_sizes must be positive, got {self.hidden_layer_sizes}."
+            )
+        return sizes
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, groups=None):
+        """Fit the policy to demonstrations.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Observations.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Expert actions.
+        groups : array-like of shape (n_samples,), default=None
+            Episode id of each row; rows of an episode are contiguous. Needed
+            with ``early_stopping=True``, which holds out whole episodes.
+
+        Returns
+        -------
+        self : object
+            The fitted policy.
+        """
+        warm = self.warm_start and hasattr(self, "net_")
+        X, y = validate_data(self, X, y, reset=not warm, dtype=np.float32, **self._y_validation)
+        groups = check_groups(
+            groups,
+            X.shape[0],
+            required_by="early_stopping=True (it holds out whole episodes)"
+            if self.early_stopping
+            else None,
+        )
+        target = self._encode_target(y, reset=not warm)
+        seed, shuffle_seed, split_seed = seeds(self.random_state, 3)
+        X_t = torch.from_numpy(np.ascontiguousarray(X))
+
+        train = valid = None
+        if self.early_stopping:
+            if np.unique(groups).size < 2:
+                raise ValueError(
+                    "early_stopping=True holds out whole episodes for validation "
+                    "and needs at least 2 episodes in groups; got 1."
+                )
+            splitter = GroupShuffleSplit(
+                n_splits=1, test_size=self.validation_fraction, random_state=split_seed
+            )
+            train, valid = (torch.from_numpy(i) for i in next(splitter.split(X, groups=groups)))
+        n_train = X.shape[0] if train is None else len(train)
+        batch_size = min(200 if self.batch_size == "auto" else self.batch_size, n_train)
+
+        # Seed locally: the caller's global torch RNG state is left as it was.
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            settings = dict(
+                batch_size=batch_size,
+                max_epochs=self.max_iter,
+                # scikit-learn's alpha: L2 penalty 0.5 * alpha * ||W||^2 / batch_size
+                # on the weights (not the biases) = Adam weight decay alpha / batch_size.
+                optimizer__weight_decay=self.alpha / batch_size,
+                iterator_train__generator=torch.Generator().manual_seed(shuffle_seed),
+                verbose=self.verbose,
+            )
+            if warm:
+                self.net_.set_params(**settings)
+            else:
+                self.net_ = self._make_net(self._build_module(X_t, target), **settings)
+                self.net_.initialize()
+            target = self._training_target(target)
+            device = self.net_.device
+
+            def subset(rows):
+                if rows is None:
+                    return TensorDataset(X_t.to(device), target.to(device))
+                return TensorDataset(X_t[rows].to(device), target[rows].to(device))
+
+            self.net_.set_params(
+                train_split=None if valid is None else predefined_split(subset(valid))
+            )
+            self.net_.initialize_optimizer()
+            epochs_before = len(self.net_.history)
+            self.net_.partial_fit(subset(train))
+        self.net_.module_.eval()
+
+        history = self.net_.history
+        self.n_iter_ = len(history)
+        self.loss_curve_ = [float(v) for v in history[:, "train_loss"]]
+        stopper = dict(self.net_.callbacks_)["stopping"]
+        if len(history) - epochs_before == self.max_iter and stopper.misses_ < stopper.patience:
+            warnings.warn(
+                f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached "
+                "and the optimization hasn't converged yet.",
+                ConvergenceWarning,
+            )
+        return self
+
+    def _make_net(self, module, **settings):
+        """The skorch net; its fit loop, callbacks and history are skorch's own."""
+        return NeuralNet(
+            module=module,
+            criterion=self._make_criterion(),
+            optimizer=torch.optim.Adam,
+            lr=self.learning_rate_init,
+            optimizer__param_groups=[("*bias", {"weight_decay": 0.0})],
+            dataset=TensorDataset,
+            iterator_train=BatchSlicer,
+            iterator_train__shuffle=True,
+            iterator_valid=BatchSlicer,
+            callbacks=[
+                (
+                    "stopping",
+                    EarlyStopping(
+                        monitor="valid_loss" if self.early_stopping else "train_loss",
+                        patience=self.n_iter_no_change,
+                        threshold=self.tol,
+                        threshold_mode="abs",
+                        load_best=self.early_stopping,
+                    ),
+                )
+            ],
+            device=self.device,
+            **settings,
+        )
+
+    # ------------------------------------------------------------- predicting
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "net_")
+
+    def _forward(self, X):
+        """Validate ``X`` and run the module on it under ``inference_mode``.
+
+        A float ndarray of the fitted width takes the fast path: no
+        DataLoader, no full ``validate_data``, one conversion to a tensor. This
+        is what a control loop calling ``predict`` on one row hits. Anything
+        else (lists, DataFrames, bad values) goes through ``validate_data``
+        for scikit-learn's checks and messages.
+        """
+        net = getattr(self, "net_", None)
+        fast = (
+            net is not None
+            and type(X) is np.ndarray
+            and X.ndim == 2
+            and X.shape[0] > 0
+            and X.shape[1] == self.n_features_in_
+            and X.dtype.kind == "f"
+            and not hasattr(self, "feature_names_in_")
+            and np.isfinite(X).all()
+        )
+        if not fast:
+            check_is_fitted(self)
+            X = validate_data(self, X, dtype=np.float32, reset=False)
+            net = self.net_
+        module, device = net.module_, net.device
+        with torch.inference_mode():
+            if X.shape[0] <= _PREDICT_CHUNK:
+                return module(torch.as_tensor(X, dtype=torch.float32, device=device))
+            parts = [
+                module(torch.as_tensor(X[i : i + _PREDICT_CHUNK], dtype=torch.float32, device=device))
+                for i in range(0, X.shape[0], _PREDICT_CHUNK)
+            ]
+        if isinstance(parts[0], tuple):
+            return tuple(torch.cat(p) for p in zip(*parts))
+        return torch.cat(parts)

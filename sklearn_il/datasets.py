@@ -1,0 +1,162 @@
+"""Demonstrations: the container, collecting them, and the built-in tasks' data."""
+
+from sklearn.utils import Bunch
+
+from . import envs
+from ._demonstrations import Demonstrations
+from ._rollout import run_episodes
+
+__all__ = [
+    "Demonstrations",
+    "collect_demonstrations",
+    "make_obstacle",
+    "make_point_reach",
+    "make_winding_road",
+]
+
+
+def collect_demonstrations(env, expert, n_episodes, random_state=None, max_episode_steps=None):
+    """Roll out an expert and record its demonstrations.
+
+    Parameters
+    ----------
+    env : gymnasium.Env, str or callable
+        The env, a registered env id, or a zero-argument callable returning one.
+    expert : object with ``predict(X)``, or callable
+        Maps a batch of observations to actions. If it has a
+        ``reset(random_state)`` method, it is called at each episode start.
+    n_episodes : int
+        Number of episodes.
+    random_state : int, RandomState instance or None, default=None
+        Seeds each episode's env reset (and the expert's ``reset``).
+    max_episode_steps : int, default=None
+        Truncate episodes at this length (on top of the env's own limit).
+
+    Returns
+    -------
+    demonstrations : Demonstrations
+
+    Examples
+    --------
+    >>> from sklearn_il.datasets import collect_demonstrations
+    >>> demos = collect_demonstrations("Pendulum-v1", lambda X: -X[:, 2:3],
+    ...                                n_episodes=2, random_state=0)
+    >>> demos.X.shape, demos.y.shape
+    ((400, 3), (400, 1))
+    """
+    return run_episodes(expert, env, n_episodes, random_state, max_episode_steps)
+
+
+def _make_task(env_id, expert, n_episodes, random_state, return_X_y):
+    demos = collect_demonstrations(env_id, expert, n_episodes, random_state)
+    if return_X_y:
+        return demos.X, demos.y, demos.groups
+    return Bunch(
+        data=demos.X,
+        target=demos.y,
+        groups=demos.groups,
+        demonstrations=demos,
+        env_id=env_id,
+        expert=expert,
+    )
+
+
+def make_obstacle(n_episodes=50, *, random_state=None, return_X_y=True):
+    """Demonstrations of the bimodal obstacle task (the lecture's tree).
+
+    The expert passes the obstacle on the left or on the right, chosen at
+    random in each episode: the same observations carry two action modes.
+
+    Parameters
+    ----------
+    n_episodes : int, default=50
+        Number of demonstrated episodes (about 80 steps each).
+    random_state : int, RandomState instance or None, default=None
+        Seeds the episodes and the expert's choice of side.
+    return_X_y : bool, default=True
+        Return ``(X, y, groups)``; otherwise a Bunch with ``data``,
+        ``target``, ``groups``, ``demonstrations``, ``env_id`` and ``expert``.
+
+    Returns
+    -------
+    X : ndarray of shape (n_steps, 2)
+        Observations ``(x, y)``.
+    y : ndarray of shape (n_steps, 1)
+        Lateral speed commands.
+    groups : ndarray of shape (n_steps,)
+        Episode ids.
+
+    Examples
+    --------
+    >>> from sklearn_il.datasets import make_obstacle
+    >>> X, y, groups = make_obstacle(n_episodes=3, random_state=0)
+    >>> X.shape[1], y.shape[1], len(set(groups))
+    (2, 1, 3)
+    """
+    return _make_task(envs.OBSTACLE, envs.ObstacleExpert(), n_episodes, random_state, return_X_y)
+
+
+def make_winding_road(n_episodes=20, *, random_state=None, return_X_y=True):
+    """Demonstrations of the compounding-error task (a winding road).
+
+    Parameters
+    ----------
+    n_episodes : int, default=20
+        Number of demonstrated episodes (200 steps each).
+    random_state : int, RandomState instance or None, default=None
+        Seeds the roads and gusts.
+    return_X_y : bool, default=True
+        Return ``(X, y, groups)``; otherwise a Bunch (see ``make_obstacle``).
+
+    Returns
+    -------
+    X : ndarray of shape (n_steps, 4)
+        Offset, heading error, curvature here and ahead.
+    y : ndarray of shape (n_steps, 1)
+        Steering commands.
+    groups : ndarray of shape (n_steps,)
+        Episode ids.
+
+    Examples
+    --------
+    >>> from sklearn_il.datasets import make_winding_road
+    >>> X, y, groups = make_winding_road(n_episodes=2, random_state=0)
+    >>> X.shape
+    (400, 4)
+    """
+    return _make_task(
+        envs.WINDING_ROAD, envs.WindingRoadExpert(), n_episodes, random_state, return_X_y
+    )
+
+
+def make_point_reach(n_episodes=50, *, random_state=None, return_X_y=True):
+    """Demonstrations of the goal-reaching task.
+
+    Parameters
+    ----------
+    n_episodes : int, default=50
+        Number of demonstrated episodes.
+    random_state : int, RandomState instance or None, default=None
+        Seeds starts and goals.
+    return_X_y : bool, default=True
+        Return ``(X, y, groups)``; otherwise a Bunch (see ``make_obstacle``).
+
+    Returns
+    -------
+    X : ndarray of shape (n_steps, 4)
+        Position then goal.
+    y : ndarray of shape (n_steps, 2)
+        Velocity commands.
+    groups : ndarray of shape (n_steps,)
+        Episode ids.
+
+    Examples
+    --------
+    >>> from sklearn_il.datasets import make_point_reach
+    >>> X, y, groups = make_point_reach(n_episodes=2, random_state=0)
+    >>> X.shape[1], y.shape[1]
+    (4, 2)
+    """
+    return _make_task(
+        envs.POINT_REACH, envs.PointReachExpert(), n_episodes, random_state, return_X_y
+    )

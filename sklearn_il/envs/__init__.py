@@ -1,0 +1,41 @@
+"""Built-in tasks, registered with gymnasium on import, with analytic experts.
+
+========================  ==============================================
+id                        what it shows
+========================  ==============================================
+``sklearn_il/Obstacle-v0``     two action modes in the same state (the tree)
+``sklearn_il/WindingRoad-v0``  compounding error off the expert's states
+``sklearn_il/PointReach-v0``   goal reaching, for goal-conditioned policies
+========================  ==============================================
+"""
+
+import gymnasium as gym
+
+from .obstacle import ObstacleEnv, ObstacleExpert
+from .point_reach import PointReachEnv, PointReachExpert
+from .winding_road import WindingRoadEnv, WindingRoadExpert
+
+OBSTACLE = "sklearn_il/Obstacle-v0"
+WINDING_ROAD = "sklearn_il/WindingRoad-v0"
+POINT_REACH = "sklearn_il/PointReach-v0"
+
+_TASKS = {
+    OBSTACLE: (ObstacleEnv, 100),
+    WINDING_ROAD: (WindingRoadEnv, 200),
+    POINT_REACH: (PointReachEnv, 50),
+}
+for _id, (_cls, _steps) in _TASKS.items():
+    if _id not in gym.registry:
+        gym.register(_id, entry_point=_cls, max_episode_steps=_steps)
+
+__all__ = [
+    "OBSTACLE",
+    "POINT_REACH",
+    "WINDING_ROAD",
+    "ObstacleEnv",
+    "ObstacleExpert",
+    "PointReachEnv",
+    "PointReachExpert",
+    "WindingRoadEnv",
+    "WindingRoadExpert",
+]

@@ -1,0 +1,232 @@
+"""Experts for standard gymnasium tasks, behind the expert protocol.
+
+An expert maps a batch of observations ``X`` of shape ``(n, n_features)`` to
+actions with ``predict(X)`` and can be asked at any state, which DAgger and
+DART need. :func:`make_expert` returns the one for a task id, built-in tasks
+included.
+"""
+
+import types
+
+import gymnasium as gym
+import numpy as np
+from scipy.linalg import solve_discrete_are
+
+from . import envs
+
+__all__ = [
+    "InvertedDoublePendulumLQR",
+    "InvertedPendulumLQR",
+    "LunarLanderHeuristic",
+    "PendulumSwingUp",
+    "make_expert",
+]
+
+
+def _lqr_gain(A, B, Q, R):
+    """Discrete-time LQR gain K (u = -K x)."""
+    P = solve_discrete_are(A, B, Q, R)
+    return np.linalg.solve(R + B.T @ P @ B, B.T @ P @ A)
+
+
+class LunarLanderHeuristic:
+    """gymnasium's own LunarLander heuristic pilot, on batches of observations.
+
+    Parameters
+    ----------
+    continuous : bool, default=False
+        ``False`` for ``LunarLander-v3`` (returns int actions 0-3), ``True``
+        for ``LunarLanderContinuous-v3`` (returns ``(n, 2)`` throttles).
+
+    Examples
+    --------
+    >>> from sklearn_il.experts import LunarLanderHeuristic
+    >>> from sklearn_il.evaluation import evaluate_policy
+    >>> result = evaluate_policy(LunarLanderHeuristic(), "LunarLander-v3",
+    ...                          n_episodes=2, random_state=0)
+    >>> result.mean_return > 200
+    True
+    """
+
+    def __init__(self, continuous=False):
+        from gymnasium.envs.box2d.lunar_lander import heuristic
+
+        self.continuous = continuous
+        self._heuristic = heuristic
+        # The heuristic reads only env.unwrapped.continuous from its env.
+        self._env = types.SimpleNamespace(unwrapped=types.SimpleNamespace(continuous=continuous))
+
+    def predict(self, X):
+        actions = [self._heuristic(self._env, row) for row in np.asarray(X, dtype=float)]
+        return np.asarray(actions, dtype=float if self.continuous else int)
+
+
+class PendulumSwingUp:
+    """Energy pumping to swing ``Pendulum-v1`` up, LQR to balance it.
+
+    Pendulum-v1 obeys ``theta'' = 15 sin(theta) + 3 u`` (``theta = 0``
+    upright), so ``E = theta'^2 / 2 + 15 cos(theta)`` is 15 at rest upright and
+    ``dE/dt = 3 u theta'``. Far from the top the expert pushes at full torque
+    along ``sign((15 - E) theta')``; within 0.5 rad of upright, a discrete LQR
+    on the linearised dynamics (with the env's own cost weights) holds it.
+
+    Examples
+    --------
+    >>> from sklearn_il.experts import PendulumSwingUp
+    >>> from sklearn_il.evaluation import evaluate_policy
+    >>> evaluate_policy(PendulumSwingUp(), "Pendulum-v1", n_episodes=3,
+    ...                 random_state=0).mean_return > -400
+    True
+    """
+
+    max_torque = 2.0
+    dt = 0.05
+    capture_angle = 0.5
+
+    def __init__(self):
+        dt = self.dt
+        # Semi-implicit Euler, as Pendulum-v1 integrates.
+        A = np.array([[1 + 15 * dt**2, dt], [15 * dt, 1.0]])
+        B = np.array([[3 * dt**2], [3 * dt]])
+        self._K = _lqr_gain(A, B, np.diag([1.0, 0.1]), np.array([[0.001]]))
+
+    def predict(self, X):
+        X = np.asarray(X, dtype=float).reshape(-1, 3)
+        theta, speed = np.arctan2(X[:, 1], X[:, 0]), X[:, 2]
+        energy = 0.5 * speed**2 + 15.0 * np.cos(theta)
+        pump = self.max_torque * np.sign((15.0 - energy) * speed + 1e-9)
+        balance = -(np.c_[theta, speed] @ self._K.T).ravel()
+        u = np.where(np.abs(theta) < self.capture_angle, balance, pump)
+        return np.clip(u, -self.max_torque, self.max_torque).reshape(-1, 1)
+
+
+class _MujocoLQR:
+    """LQR about the upright rest state of a MuJoCo pendulum-on-cart env.
+
+    The linearisation is a central finite difference of one whole env step
+    (``frame_skip`` physics steps with the control held), taken on the env's
+    own MuJoCo model.
+    """
+
+    env_id = None
+    Q = None
+    R = None
+
+    def __init__(self):
+        import mujoco
+
+        env = gym.make(self.env_id)
+        model, frame_skip = env.unwrapped.model, env.unwrapped.frame_skip
+        self._low, self._high = env.action_space.low, env.action_space.high
+        env.close()
+        data = mujoco.MjData(model)
+        nq = model.nq
+
+        def env_step(state, control):
+            mujoco.mj_resetData(model, data)
+            data.qpos[:], data.qvel[:], data.ctrl[:] = state[:nq], state[nq:], control
+            for _ in range(frame_skip):
+                mujoco.mj_step(model, data)
+            return np.r_[data.qpos, data.qvel]
+
+        def jacobian(f, point, eps=1e-6):
+            columns = []
+            for i in range(len(point)):
+                step = np.zeros_like(point)
+                step[i] = eps
+                columns.append((f(point + step) - f(point - step)) / (2 * eps))
+            return np.stack(columns, axis=1)
+
+        x0, u0 = np.zeros(nq + model.nv), np.zeros(model.nu)
+        A = jacobian(lambda x: env_step(x, u0), x0)
+        B = jacobian(lambda u: env_step(x0, u), u0)
+        self._K = _lqr_gain(A, B, np.diag(self.Q), np.diag(self.R))
+
+    def _state(self, X):
+        raise NotImplementedError
+
+    def predict(self, X):
+        u = -self._state(np.asarray(X, dtype=float)) @ self._K.T
+        return np.clip(u, self._low, self._high)
+
+
+class InvertedPendulumLQR(_MujocoLQR):
+    """LQR balancing ``InvertedPendulum-v5`` (observation = (qpos, qvel)).
+
+    Examples
+    --------
+    >>> from sklearn_il.experts import InvertedPendulumLQR
+    >>> from sklearn_il.evaluation import evaluate_policy
+    >>> evaluate_policy(InvertedPendulumLQR(), "InvertedPendulum-v5",
+    ...                 n_episodes=1, random_state=0).mean_return
+    1000.0
+    """
+
+    env_id = "InvertedPendulum-v5"
+    Q = [1.0, 10.0, 0.1, 0.1]
+    R = [0.1]
+
+    def _state(self, X):
+        return X.reshape(-1, 4)
+
+
+class InvertedDoublePendulumLQR(_MujocoLQR):
+    """LQR balancing ``InvertedDoublePendulum-v5``.
+
+    The state ``(x, theta1, theta2, x', theta1', theta2')`` is read back from
+    the observation's sines and cosines and velocities.
+
+    Examples
+    --------
+    >>> from sklearn_il.experts import InvertedDoublePendulumLQR
+    >>> from sklearn_il.evaluation import evaluate_policy
+    >>> evaluate_policy(InvertedDoublePendulumLQR(), "InvertedDoublePendulum-v5",
+    ...                 n_episodes=1, random_state=0).mean_return > 9100
+    True
+    """
+
+    env_id = "InvertedDoublePendulum-v5"
+    Q = [1.0, 50.0, 50.0, 0.1, 1.0, 1.0]
+    R = [1.0]
+
+    def _state(self, X):
+        X = X.reshape(-1, 9)
+        angles = np.arctan2(X[:, 1:3], X[:, 3:5])
+        return np.c_[X[:, 0], angles, X[:, 5:8]]
+
+
+_EXPERTS = {
+    envs.OBSTACLE: envs.ObstacleExpert,
+    envs.WINDING_ROAD: envs.WindingRoadExpert,
+    envs.POINT_REACH: envs.PointReachExpert,
+    "LunarLander-v3": LunarLanderHeuristic,
+    "LunarLanderContinuous-v3": lambda: LunarLanderHeuristic(continuous=True),
+    "Pendulum-v1": PendulumSwingUp,
+    "InvertedPendulum-v5": InvertedPendulumLQR,
+    "InvertedDoublePendulum-v5": InvertedDoublePendulumLQR,
+}
+
+
+def make_expert(env_id):
+    """The shipped expert for a task id.
+
+    Parameters
+    ----------
+    env_id : str
+        A built-in task (``sklearn_il.envs``) or one of ``LunarLander-v3``,
+        ``LunarLanderContinuous-v3``, ``Pendulum-v1``,
+        ``InvertedPendulum-v5``, ``InvertedDoublePendulum-v5``.
+
+    Returns
+    -------
+    expert : object with ``predict(X)``
+
+    Examples
+    --------
+    >>> from sklearn_il.experts import make_expert
+    >>> make_expert("Pendulum-v1").predict([[1.0, 0.0, 0.0]])
+    array([[0.]])
+    """
+    if env_id not in _EXPERTS:
+        raise ValueError(f"no shipped expert for {env_id!r}; known: {sorted(_EXPERTS)}.")
+    return _EXPERTS[env_id]()

@@ -1,0 +1,5 @@
+"""Policies: estimators that map observations to actions."""
+
+from .bc import BCClassifier, BCRegressor
+
+__all__ = ["BCClassifier", "BCRegressor"]

@@ -1,0 +1,422 @@
+"""Behaviour cloning: maximum likelihood on expert (observation, action) pairs."""
+
+import math
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from sklearn.base import ClassifierMixin, RegressorMixin
+from sklearn.utils._param_validation import StrOptions
+from sklearn.utils._available_if import available_if
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_array
+from torch import nn
+
+from .._nn import MLPPolicy, Standardize
+from ..base import BasePolicy, as_numpy, seeds
+
+# robomimic's floor on the standard deviation of its Gaussian head.
+_MIN_STD = 0.01
+_LOG_2PI = math.log(2 * math.pi)
+
+
+def _gaussian(output):
+    """Split a Gaussian head's output into mean and standard deviation."""
+    mean, raw = output.chunk(2, dim=-1)
+    return mean, F.softplus(raw) + _MIN_STD
+
+
+def _gaussian_log_prob(y, mean, std):
+    """Log-density of a diagonal Gaussian, summed over the last axis."""
+    return (-0.5 * ((y - mean) / std) ** 2 - std.log() - 0.5 * _LOG_2PI).sum(-1)
+
+
+class GaussianNLL(nn.Module):
+    """Negative log-likelihood of the target under the predicted Gaussian."""
+
+    def forward(self, output, target):
+        return -_gaussian_log_prob(target, *_gaussian(output)).mean()
+
+
+class BCRegressor(RegressorMixin, BasePolicy):
+    """Behaviour cloning for continuous actions.
+
+    An MLP maps observations to actions and is trained by maximum likelihood
+    on the demonstrations: with ``loss="mse"`` a Gaussian of fixed variance
+    (mean squared error), with ``loss="gaussian"`` a diagonal Gaussian whose
+    variance is predicted per state (negative log-likelihood). Both are
+    unimodal: where the expert acts in two ways from the same state, the
+    policy's mean falls between them.
+
+    Observations and actions are standardised inside the policy, so no
+    scaler is needed in front of it.
+
+    Parameters
+    ----------
+    loss : {"mse", "gaussian"}, default="mse"
+        ``"mse"``: squared error, a fixed-variance Gaussian; ``sample`` then
+        repeats the prediction. ``"gaussian"``: learned state-dependent
+        diagonal variance (softplus, floored at 0.01 in standardised units),
+        trained by negative log-likelihood; enables ``score_samples``.
+    hidden_layer_sizes : array-like of shape (n_layers,), default=(256, 256)
+        Width of each hidden layer.
+    activation : {"relu", "tanh", "logistic", "identity"}, default="relu"
+        Activation of the hidden layers.
+    alpha : float, default=1e-4
+        Strength of the L2 penalty on the weights, as in ``MLPRegressor``.
+    batch_size : int or "auto", default="auto"
+        Minibatch size; ``"auto"`` is ``min(200, n_samples)``.
+    learning_rate_init : float, default=1e-3
+        Adam's learning rate.
+    max_iter : int, default=200
+        Maximum number of epochs.
+    tol : float, default=1e-4
+        Minimum improvement of the monitored loss that counts as progress.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the episodes (needs ``groups``)
+        and stop when their loss stops improving; the best weights are kept.
+        Otherwise stop when the training loss stops improving.
+    validation_fraction : float, default=0.1
+        Fraction of episodes held out with ``early_stopping``.
+    n_iter_no_change : int, default=10
+        Epochs without ``tol`` improvement before stopping.
+    warm_start : bool, default=False
+        Continue from the previous fit's weights and scaling.
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, batch shuffling and the validation
+        split, locally: the global torch and numpy states are not touched.
+    verbose : int, default=0
+        Print skorch's epoch table when positive.
+    device : str or torch.device, default="cpu"
+        Where the network trains and predicts, e.g. ``"cuda"``.
+
+    Attributes
+    ----------
+    net_ : skorch.NeuralNet
+        The fitted skorch net. Its module outputs standardised actions
+        (``loss="mse"``) or standardised means and raw scales; use
+        ``predict`` for actions.
+    n_features_in_ : int
+        Number of observation features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when ``X`` has string column names.
+    n_outputs_ : int
+        Number of action dimensions.
+    n_iter_ : int
+        Number of epochs run.
+    loss_curve_ : list of float
+        Training loss at each epoch.
+
+    See Also
+    --------
+    BCClassifier : Behaviour cloning for discrete actions.
+
+    Examples
+    --------
+    >>> from sklearn_il import BCRegressor
+    >>> from sklearn_il.datasets import make_obstacle
+    >>> X, y, groups = make_obstacle(n_episodes=5, random_state=0)
+    >>> policy = BCRegressor(hidden_layer_sizes=(32,), max_iter=20, random_state=0)
+    >>> policy.fit(X, y).predict(X[:2]).shape
+    (2,)
+    """
+
+    _parameter_constraints = {
+        **BasePolicy._parameter_constraints,
+        "loss": [StrOptions({"mse", "gaussian"})],
+    }
+    _y_validation = {"multi_output": True, "y_numeric": True}
+
+    def __init__(
+        self,
+        *,
+        loss="mse",
+        hidden_layer_sizes=(256, 256),
+        activation="relu",
+        alpha=1e-4,
+        batch_size="auto",
+        learning_rate_init=1e-3,
+        max_iter=200,
+        tol=1e-4,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        warm_start=False,
+        random_state=None,
+        verbose=0,
+        device="cpu",
+    ):
+        super().__init__(
+            hidden_layer_sizes=hidden_layer_sizes,
+            activation=activation,
+            alpha=alpha,
+            batch_size=batch_size,
+            learning_rate_init=learning_rate_init,
+            max_iter=max_iter,
+            tol=tol,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            n_iter_no_change=n_iter_no_change,
+            warm_start=warm_start,
+            random_state=random_state,
+            verbose=verbose,
+            device=device,
+        )
+        self.loss = loss
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
+
+    def _encode_target(self, y, reset):
+        y = np.asarray(y, dtype=np.float32).reshape(len(y), -1)
+        if reset:
+            self.n_outputs_ = y.shape[1]
+        elif y.shape[1] != self.n_outputs_:
+            raise ValueError(
+                f"y has {y.shape[1]} action dimensions but the policy was fitted "
+                f"with {self.n_outputs_}; warm_start keeps the first fit's actions."
+            )
+        return torch.from_numpy(y)
+
+    def _build_module(self, X=None, y=None):
+        n_heads = 2 if self.loss == "gaussian" else 1
+        return MLPPolicy(
+            self.n_features_in_,
+            n_heads * self.n_outputs_,
+            self._hidden_sizes(),
+            self.activation,
+            X=X,
+            action_scaler=Standardize(self.n_outputs_, y),
+        )
+
+    def _training_target(self, target):
+        return self.net_.module_.action_scaler(target)
+
+    def _make_criterion(self):
+        return GaussianNLL() if self.loss == "gaussian" else nn.MSELoss()
+
+    def _standardised_mean_std(self, X):
+        output = self._forward(X)
+        if self.loss == "gaussian":
+            return _gaussian(output)
+        return output, None
+
+    def _to_actions(self, z):
+        """Standardised actions (tensor) to action units (float64 ndarray)."""
+        scaler = self.net_.module_.action_scaler
+        y = as_numpy(z).astype(np.float64) * as_numpy(scaler.scale) + as_numpy(scaler.loc)
+        return y
+
+    def predict(self, X):
+        """Predict the mean action for each observation.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Observations.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            Actions; 1-D when the policy has one action dimension.
+        """
+        mean, _ = self._standardised_mean_std(X)
+        y = self._to_actions(mean)
+        return y.ravel() if self.n_outputs_ == 1 else y
+
+    def sample(self, X, n_samples=1, random_state=None):
+        """Draw actions from the policy.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_rows, n_features)
+            Observations.
+        n_samples : int, default=1
+            Draws per observation.
+        random_state : int, RandomState instance or None, default=None
+            Seeds the draws.
+
+        Returns
+        -------
+        actions : ndarray of shape (n_rows, n_samples, n_outputs)
+            With ``loss="mse"`` the policy is deterministic and every draw
+            equals ``predict``.
+        """
+        mean, std = self._standardised_mean_std(X)
+        z = mean.unsqueeze(1).expand(-1, int(n_samples), -1)
+        if std is not None:
+            generator = torch.Generator().manual_seed(seeds(random_state, 1)[0])
+            noise = torch.randn(z.shape, generator=generator).to(z.device)
+            z = z + std.unsqueeze(1) * noise
+        return self._to_actions(z)
+
+    @available_if(lambda self: self.loss == "gaussian")
+    def score_samples(self, X, y):
+        """Log-likelihood of each action under the policy (``loss="gaussian"``).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Observations.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Actions.
+
+        Returns
+        -------
+        log_likelihood : ndarray of shape (n_samples,)
+            Log-density of each action, in the units of ``y``.
+        """
+        mean, std = self._standardised_mean_std(X)
+        y = check_array(y, ensure_2d=False, dtype=np.float32, input_name="y")
+        y = y.reshape(len(y), -1)
+        if y.shape != tuple(mean.shape):
+            raise ValueError(
+                f"y has shape {y.shape} but X and the policy call for "
+                f"{tuple(mean.shape)} (rows, action dimensions)."
+            )
+        scaler = self.net_.module_.action_scaler
+        with torch.inference_mode():
+            z = scaler(torch.from_numpy(y).to(mean.device))
+            log_prob = _gaussian_log_prob(z, mean, std) - scaler.scale.log().sum()
+        return as_numpy(log_prob).astype(np.float64)
+
+
+class BCClassifier(ClassifierMixin, BasePolicy):
+    """Behaviour cloning for discrete actions.
+
+    An MLP maps observations to logits over the expert's actions and is
+    trained with cross-entropy (maximum likelihood of a categorical policy).
+    Labels may be integers or strings. Observations are standardised inside
+    the policy.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : array-like of shape (n_layers,), default=(256, 256)
+        Width of each hidden layer.
+    activation : {"relu", "tanh", "logistic", "identity"}, default="relu"
+        Activation of the hidden layers.
+    alpha : float, default=1e-4
+        Strength of the L2 penalty on the weights, as in ``MLPClassifier``.
+    batch_size : int or "auto", default="auto"
+        Minibatch size; ``"auto"`` is ``min(200, n_samples)``.
+    learning_rate_init : float, default=1e-3
+        Adam's learning rate.
+    max_iter : int, default=200
+        Maximum number of epochs.
+    tol : float, default=1e-4
+        Minimum improvement of the monitored loss that counts as progress.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the episodes (needs ``groups``)
+        and stop when their loss stops improving; the best weights are kept.
+    validation_fraction : float, default=0.1
+        Fraction of episodes held out with ``early_stopping``.
+    n_iter_no_change : int, default=10
+        Epochs without ``tol`` improvement before stopping.
+    warm_start : bool, default=False
+        Continue from the previous fit's weights; labels must be known.
+    random_state : int, RandomState instance or None, default=None
+        Seeds initialisation, shuffling and the validation split, locally.
+    verbose : int, default=0
+        Print skorch's epoch table when positive.
+    device : str or torch.device, default="cpu"
+        Where the network trains and predicts.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        The action labels.
+    net_ : skorch.NeuralNet
+        The fitted skorch net; its module outputs logits.
+    n_features_in_ : int
+        Number of observation features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when ``X`` has string column names.
+    n_iter_ : int
+        Number of epochs run.
+    loss_curve_ : list of float
+        Training loss at each epoch.
+
+    See Also
+    --------
+    BCRegressor : Behaviour cloning for continuous actions.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_il import BCClassifier
+    >>> X = np.array([[-1.0], [-0.5], [0.5], [1.0]])
+    >>> y = np.array(["left", "left", "right", "right"])
+    >>> policy = BCClassifier(hidden_layer_sizes=(8,), max_iter=300,
+    ...                       learning_rate_init=0.01, random_state=0).fit(X, y)
+    >>> policy.predict([[-2.0], [2.0]])
+    array(['left', 'right'], dtype='<U5')
+    """
+
+    def _encode_target(self, y, reset):
+        check_classification_targets(y)
+        if reset:
+            self.classes_, codes = np.unique(y, return_inverse=True)
+        else:
+            unknown = np.setdiff1d(y, self.classes_)
+            if unknown.size:
+                raise ValueError(
+                    f"y contains labels {unknown.tolist()} unseen in the first fit; "
+                    f"warm_start keeps the classes {self.classes_.tolist()}."
+                )
+            codes = np.searchsorted(self.classes_, y)
+        return torch.from_numpy(codes.astype(np.int64).ravel())
+
+    def _build_module(self, X=None, y=None):
+        return MLPPolicy(
+            self.n_features_in_, len(self.classes_), self._hidden_sizes(), self.activation, X=X
+        )
+
+    def _make_criterion(self):
+        return nn.CrossEntropyLoss()
+
+    def predict(self, X):
+        """Predict the most probable action for each observation.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Observations.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,)
+            Action labels.
+        """
+        return self.classes_[as_numpy(self._forward(X).argmax(-1))]
+
+    def predict_proba(self, X):
+        """Probability of each action.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Observations.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Columns follow ``classes_``.
+        """
+        return as_numpy(self._forward(X).softmax(-1)).astype(np.float64)
+
+    def predict_log_proba(self, X):
+        """Log-probability of each action.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Observations.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+            Columns follow ``classes_``.
+        """
+        return as_numpy(self._forward(X).log_softmax(-1)).astype(np.float64)
