@@ -199,7 +199,7 @@ class BasePolicy(BaseEstimator):
         )
         target = self._encode_target(y, reset=not warm)
         seed, shuffle_seed, split_seed = seeds(self.random_state, 3)
-        X_t = torch.from_numpy(np.ascontiguousarray(X))
+        X_t = torch.from_numpy(np.require(X, requirements=['C', 'W']))
 
         train = valid = None
         if self.early_stopping:
@@ -228,7 +228,10 @@ class BasePolicy(BaseEstimator):
                 verbose=self.verbose,
             )
             if warm:
-                self.net_.set_params(**settings)
+                # skorch reads these attributes afresh at each fit (the optimizer
+                # is re-created below); its set_params would try to re-initialise
+                # components for the iterator and optimizer keys, and refuses.
+                vars(self.net_).update(settings)
             else:
                 self.net_ = self._make_net(self._build_module(X_t, target), **settings)
                 self.net_.initialize()
@@ -316,12 +319,16 @@ class BasePolicy(BaseEstimator):
             check_is_fitted(self)
             X = validate_data(self, X, dtype=np.float32, reset=False)
             net = self.net_
+        # float32, C-ordered and writable, so torch.from_numpy shares it as is:
+        # converting in numpy is much cheaper than inside torch.as_tensor.
+        if not (X.dtype == np.float32 and X.flags.c_contiguous and X.flags.writeable):
+            X = np.array(X, dtype=np.float32, order="C")
         module, device = net.module_, net.device
         with torch.inference_mode():
             if X.shape[0] <= _PREDICT_CHUNK:
-                return module(torch.as_tensor(X, dtype=torch.float32, device=device))
+                return module(torch.from_numpy(X).to(device))
             parts = [
-                module(torch.as_tensor(X[i : i + _PREDICT_CHUNK], dtype=torch.float32, device=device))
+                module(torch.from_numpy(X[i : i + _PREDICT_CHUNK]).to(device))
                 for i in range(0, X.shape[0], _PREDICT_CHUNK)
             ]
         if isinstance(parts[0], tuple):

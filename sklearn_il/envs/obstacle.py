@@ -10,7 +10,7 @@ class ObstacleEnv(gym.Env):
 
     A point moves forward at constant speed (``x`` grows by 0.1 a step) and
     the action sets its lateral speed (``y`` changes by ``0.15 * a``,
-    ``a`` in [-1, 1]). The obstacle of radius 0.8 sits at ``(4, 0)``; the road
+    ``a`` in [-1, 1]). The obstacle of radius 1.2 sits at ``(4, 0)``; the road
     ends at ``x = 8`` (success, reward +1); episodes start at ``x = 0`` with
     ``y`` uniform in [-0.2, 0.2]; touching the obstacle or leaving
     the road (``|y| > 2.5``) ends the episode with reward -1. Each step costs
@@ -23,7 +23,7 @@ class ObstacleEnv(gym.Env):
 
     metadata = {"render_modes": []}
     obstacle = np.array([4.0, 0.0])
-    radius = 0.8
+    radius = 1.2
     road_end = 8.0
     road_half_width = 2.5
 
@@ -55,7 +55,7 @@ class ObstacleEnv(gym.Env):
 class ObstacleExpert:
     """Analytic demonstrator of :class:`ObstacleEnv`, bimodal by design.
 
-    Keeps to the centre line until ``x = 2.2``, then steers to ``y = ±1.4``
+    Keeps to the centre line until ``x = 2.2``, then steers to ``y = ±1.6``
     on the side it committed to at ``reset`` (or the side it already is on,
     when more than 0.3 off centre), and back to the centre past the
     obstacle. Queryable at any state.
@@ -67,7 +67,7 @@ class ObstacleExpert:
     """
 
     swerve_at = 2.2
-    offset = 1.4
+    offset = 1.6
 
     def __init__(self, side=None):
         self.side = side

@@ -170,7 +170,7 @@ class BCRegressor(RegressorMixin, BasePolicy):
         return tags
 
     def _encode_target(self, y, reset):
-        y = np.asarray(y, dtype=np.float32).reshape(len(y), -1)
+        y = np.require(np.asarray(y, dtype=np.float32).reshape(len(y), -1), requirements=['C', 'W'])
         if reset:
             self.n_outputs_ = y.shape[1]
         elif y.shape[1] != self.n_outputs_:
@@ -206,8 +206,7 @@ class BCRegressor(RegressorMixin, BasePolicy):
     def _to_actions(self, z):
         """Standardised actions (tensor) to action units (float64 ndarray)."""
         scaler = self.net_.module_.action_scaler
-        y = as_numpy(z).astype(np.float64) * as_numpy(scaler.scale) + as_numpy(scaler.loc)
-        return y
+        return as_numpy(torch.addcmul(scaler.loc, z, scaler.scale)).astype(np.float64)
 
     def predict(self, X):
         """Predict the mean action for each observation.
@@ -366,7 +365,7 @@ class BCClassifier(ClassifierMixin, BasePolicy):
                     f"warm_start keeps the classes {self.classes_.tolist()}."
                 )
             codes = np.searchsorted(self.classes_, y)
-        return torch.from_numpy(codes.astype(np.int64).ravel())
+        return torch.from_numpy(codes.astype(np.int64).ravel())  # astype copies: writable
 
     def _build_module(self, X=None, y=None):
         return MLPPolicy(
@@ -389,7 +388,8 @@ class BCClassifier(ClassifierMixin, BasePolicy):
         y : ndarray of shape (n_samples,)
             Action labels.
         """
-        return self.classes_[as_numpy(self._forward(X).argmax(-1))]
+        codes = as_numpy(self._forward(X).argmax(-1))
+        return self.classes_[codes]
 
     def predict_proba(self, X):
         """Probability of each action.

@@ -1,0 +1,110 @@
+"""The main job: every policy of the library on the bimodal obstacle task."""
+
+import time
+
+import numpy as np
+
+from .datasets import make_obstacle
+from .envs import OBSTACLE, ObstacleEnv
+from .evaluation import evaluate_policy, rollout
+from .policies import BCRegressor
+
+# Each policy the library has, with its defaults; later policies join here.
+POLICIES = {
+    "BCRegressor(loss='mse')": lambda **kw: BCRegressor(loss="mse", **kw),
+    "BCRegressor(loss='gaussian')": lambda **kw: BCRegressor(loss="gaussian", **kw),
+}
+
+
+def predict_latency_us(policy, X, n_calls=300):
+    """Median seconds of one-row ``predict`` calls, in microseconds."""
+    rows = X[np.random.default_rng(0).integers(len(X), size=n_calls)]
+    times = []
+    for row in rows:
+        start = time.perf_counter()
+        policy.predict(row[None, :])
+        times.append(time.perf_counter() - start)
+    return 1e6 * float(np.median(times))
+
+
+def run_demo(n_episodes=50, n_eval_episodes=50, random_state=0, policy_params=None, plot=None):
+    """Fit every policy on expert demonstrations, roll each out, tabulate.
+
+    Parameters
+    ----------
+    n_episodes : int, default=50
+        Expert demonstrations to fit on.
+    n_eval_episodes : int, default=50
+        Rollouts per policy.
+    random_state : int, default=0
+        Seeds demonstrations, fitting and rollouts.
+    policy_params : dict, default=None
+        Parameters set on every policy (e.g. smaller networks for a quick run).
+    plot : str or None, default=None
+        Path of a PNG of the rollouts, written when matplotlib is installed.
+
+    Returns
+    -------
+    rows : list of dict
+        One per policy (and the expert): ``policy``, ``success_rate``,
+        ``mean_return``, ``fit_seconds``, ``predict_us_per_row``.
+    """
+    data = make_obstacle(n_episodes, random_state=random_state, return_X_y=False)
+    X, y = data.data, data.target
+    expert = evaluate_policy(data.expert, OBSTACLE, n_eval_episodes, random_state + 1)
+    rows = [dict(policy="expert", success_rate=expert.success_rate,
+                 mean_return=expert.mean_return, fit_seconds=float("nan"),
+                 predict_us_per_row=float("nan"))]
+    fitted = {}
+    for name, make in POLICIES.items():
+        policy = make(random_state=random_state, **(policy_params or {}))
+        start = time.perf_counter()
+        policy.fit(X, y, groups=data.groups)
+        fit_seconds = time.perf_counter() - start
+        result = evaluate_policy(policy, OBSTACLE, n_eval_episodes, random_state + 1)
+        rows.append(dict(policy=name, success_rate=result.success_rate,
+                         mean_return=result.mean_return, fit_seconds=fit_seconds,
+                         predict_us_per_row=predict_latency_us(policy, X)))
+        fitted[name] = policy
+    if plot is not None:
+        _plot(data.demonstrations, fitted, plot, random_state + 1)
+    return rows
+
+
+def format_table(rows):
+    """The demo's rows as a fixed-width text table."""
+    header = f"{'policy':<30} {'success':>8} {'return':>8} {'fit s':>7} {'predict µs/row':>15}"
+    lines = [header, "-" * len(header)]
+    for r in rows:
+        lines.append(
+            f"{r['policy']:<30} {r['success_rate']:>8.2f} {r['mean_return']:>8.3f} "
+            f"{r['fit_seconds']:>7.2f} {r['predict_us_per_row']:>15.1f}"
+        )
+    return "\n".join(lines)
+
+
+def _plot(demonstrations, policies, path, random_state):
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("matplotlib is not installed: no plot written.")
+        return None
+    panels = {"expert demonstrations": demonstrations}
+    for name, policy in policies.items():
+        panels[name] = rollout(policy, OBSTACLE, 20, random_state)
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.5 * len(panels), 3.2), sharey=True)
+    for ax, (name, trajectories) in zip(np.atleast_1d(axes), panels.items()):
+        ax.add_patch(plt.Circle(ObstacleEnv.obstacle, ObstacleEnv.radius, color="tab:green", alpha=0.5))
+        for episode in np.unique(trajectories.groups):
+            rows = trajectories.groups == episode
+            ax.plot(*trajectories.X[rows].T, color="tab:blue", alpha=0.4, lw=1)
+        ax.set(title=name, xlim=(0, ObstacleEnv.road_end), ylim=(-2.5, 2.5), xlabel="x", aspect="equal")
+    np.atleast_1d(axes)[0].set_ylabel("y")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    print(f"rollouts plotted in {path}")
+    return path

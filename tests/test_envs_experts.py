@@ -1,0 +1,38 @@
+"""Built-in tasks pass gymnasium's checker; each shipped expert solves its task."""
+
+import gymnasium as gym
+import pytest
+from gymnasium.utils.env_checker import check_env
+
+from sklearn_il.envs import OBSTACLE, POINT_REACH, WINDING_ROAD
+from sklearn_il.evaluation import evaluate_policy
+from sklearn_il.experts import make_expert
+
+
+@pytest.mark.parametrize("env_id", [OBSTACLE, WINDING_ROAD, POINT_REACH])
+def test_builtin_tasks_follow_the_gymnasium_api_and_experts_succeed(env_id):
+    check_env(gym.make(env_id).unwrapped, skip_render_check=True)
+    result = evaluate_policy(make_expert(env_id), env_id, n_episodes=20, random_state=0)
+    assert result.success_rate == 1.0
+
+
+# Usual "solved" scores: LunarLander 200, Pendulum about -200 (no official
+# threshold), InvertedPendulum 950, InvertedDoublePendulum 9100.
+@pytest.mark.parametrize(
+    "env_id, n_episodes, solved",
+    [
+        ("LunarLander-v3", 10, 200),
+        ("LunarLanderContinuous-v3", 10, 200),
+        ("Pendulum-v1", 10, -200),
+        ("InvertedPendulum-v5", 3, 950),
+        ("InvertedDoublePendulum-v5", 3, 9100),
+    ],
+)
+def test_shipped_experts_reach_solved_scores(env_id, n_episodes, solved):
+    result = evaluate_policy(make_expert(env_id), env_id, n_episodes=n_episodes, random_state=0)
+    assert result.mean_return >= solved
+
+
+def test_unknown_task_has_no_expert():
+    with pytest.raises(ValueError, match="no shipped expert"):
+        make_expert("CartPole-v1")

@@ -1,0 +1,200 @@
+"""BCRegressor and BCClassifier: properties, round trips and bad input."""
+
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning
+
+from sklearn_il import BCClassifier, BCRegressor
+from sklearn_il.io import dump, load
+
+from .conftest import FAST
+
+warnings.filterwarnings("ignore", category=ConvergenceWarning)
+TINY = dict(hidden_layer_sizes=(8,), max_iter=3, random_state=0)
+
+
+def _regression(n, d, k, seed):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d))
+    y = X @ rng.normal(size=(d, k))
+    return X, (y.ravel() if k == 1 else y)
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    n=st.integers(2, 40),
+    d=st.integers(1, 5),
+    k=st.integers(1, 3),
+    n_pred=st.integers(1, 7),
+    loss=st.sampled_from(["mse", "gaussian"]),
+)
+def test_regressor_shapes_and_dtypes(n, d, k, n_pred, loss):
+    X, y = _regression(n, d, k, seed=n)
+    policy = BCRegressor(loss=loss, **TINY).fit(X, y)
+    pred = policy.predict(X[:n_pred])
+    assert pred.dtype == np.float64
+    assert pred.shape == ((min(n, n_pred),) if k == 1 else (min(n, n_pred), k))
+    draws = policy.sample(X[:n_pred], n_samples=3, random_state=0)
+    assert draws.shape == (min(n, n_pred), 3, k) and draws.dtype == np.float64
+    if loss == "gaussian":
+        assert policy.score_samples(X, y).shape == (n,)
+
+
+@settings(max_examples=15, deadline=None)
+@given(n=st.integers(2, 40), d=st.integers(1, 5), n_classes=st.integers(1, 4))
+def test_classifier_shapes_and_labels(n, d, n_classes):
+    rng = np.random.default_rng(n)
+    X = rng.normal(size=(n, d))
+    labels = np.array(["brake", "left", "right", "wait"])[: n_classes]
+    y = labels[rng.integers(n_classes, size=n)]
+    policy = BCClassifier(**TINY).fit(X, y)
+    assert set(policy.predict(X)) <= set(y)
+    proba = policy.predict_proba(X)
+    assert proba.shape == (n, len(np.unique(y))) and proba.dtype == np.float64
+    np.testing.assert_allclose(proba.sum(1), 1.0, rtol=1e-5)
+    np.testing.assert_allclose(np.exp(policy.predict_log_proba(X)), proba, rtol=1e-4)
+
+
+@pytest.mark.parametrize("make", [lambda: BCRegressor(**FAST), lambda: BCRegressor(loss="gaussian", **FAST)])
+def test_same_random_state_same_model_and_global_rng_untouched(obstacle_data, make):
+    X, y, _ = obstacle_data
+    torch.manual_seed(123)
+    state = torch.get_rng_state()
+    a, b = make().fit(X, y), make().fit(X, y)
+    assert torch.equal(torch.get_rng_state(), state), "fit must not move the global torch RNG"
+    np.testing.assert_array_equal(a.predict(X), b.predict(X))
+    other = make().set_params(random_state=1).fit(X, y)
+    assert not np.array_equal(a.predict(X), other.predict(X))
+
+
+@pytest.mark.parametrize("loss", ["mse", "gaussian"])
+def test_clone_pickle_and_dump_round_trips(obstacle_data, tmp_path, loss):
+    X, y, _ = obstacle_data
+    policy = BCRegressor(loss=loss, **FAST).fit(X, y)
+    refit = clone(policy).fit(X, y)
+    restored = pickle.loads(pickle.dumps(policy))
+    dump(policy, tmp_path / "p.safetensors")
+    loaded = load(tmp_path / "p.safetensors")
+    for other in (refit, restored, loaded):
+        np.testing.assert_array_equal(other.predict(X), policy.predict(X))
+    assert loaded.get_params() == policy.get_params()
+    if loss == "gaussian":
+        np.testing.assert_array_equal(loaded.score_samples(X, y), policy.score_samples(X, y))
+
+
+def test_classifier_round_trips_keep_string_labels(tmp_path):
+    X = np.linspace(-1, 1, 40).reshape(-1, 1)
+    y = np.where(X.ravel() > 0, "right", "left")
+    policy = BCClassifier(**FAST).fit(X, y)
+    dump(policy, tmp_path / "c.safetensors")
+    for other in (pickle.loads(pickle.dumps(policy)), load(tmp_path / "c.safetensors")):
+        np.testing.assert_array_equal(other.predict(X), policy.predict(X))
+        np.testing.assert_array_equal(other.classes_, policy.classes_)
+
+
+def test_bc_learns_what_it_is_shown():
+    X = np.linspace(-1, 1, 200).reshape(-1, 1)
+    reg = BCRegressor(**FAST).fit(X, 3 * X.ravel() + 1)
+    assert reg.score(X, 3 * X.ravel() + 1) > 0.95
+    y = np.where(X.ravel() > 0, 2, 0)
+    clf = BCClassifier(**FAST).fit(X, y)
+    assert clf.score(X, y) > 0.95
+
+
+def test_gaussian_sampling_spreads_like_the_data():
+    rng = np.random.default_rng(0)
+    X = np.zeros((2000, 1))
+    y = rng.normal(1.0, 0.5, size=2000)
+    policy = BCRegressor(loss="gaussian", **FAST).fit(X, y)
+    draws = policy.sample(X[:1], n_samples=4000, random_state=0).ravel()
+    assert abs(draws.mean() - 1.0) < 0.1 and abs(draws.std() - 0.5) < 0.1
+    mse_draws = BCRegressor(**FAST).fit(X, y).sample(X[:1], n_samples=5, random_state=0)
+    assert np.ptp(mse_draws) == 0.0, "an mse policy is deterministic"
+
+
+def test_fast_path_matches_validated_path(obstacle_data):
+    X, y, _ = obstacle_data
+    policy = BCRegressor(**FAST).fit(X, y)
+    np.testing.assert_array_equal(policy.predict(X[:5]), policy.predict(X[:5].tolist()))
+    np.testing.assert_array_equal(policy.predict(X[:1]), policy.predict(X[:1].astype(np.float32)))
+
+
+def test_early_stopping_holds_out_episodes(obstacle_data):
+    X, y, groups = obstacle_data
+    policy = BCRegressor(early_stopping=True, n_iter_no_change=2, **FAST).fit(X, y, groups=groups)
+    history = policy.net_.history
+    assert "valid_loss" in history[-1]
+    assert len(policy.loss_curve_) == policy.n_iter_ <= FAST["max_iter"]
+
+
+def test_warm_start_continues(obstacle_data):
+    X, y, _ = obstacle_data
+    policy = BCRegressor(warm_start=True, **FAST).fit(X, y)
+    first = policy.n_iter_
+    policy.fit(X, y)
+    assert policy.n_iter_ > first
+    clf = BCClassifier(warm_start=True, **FAST).fit(X, np.sign(y.ravel()))
+    with pytest.raises(ValueError, match="unseen in the first fit"):
+        clf.fit(X, np.full(len(X), 7.0))
+
+
+# ---------------------------------------------------------------- bad input
+@pytest.mark.parametrize("Estimator", [BCRegressor, BCClassifier])
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_non_finite_input_is_rejected(obstacle_data, Estimator, bad):
+    X, y, _ = obstacle_data
+    y = y.ravel() if Estimator is BCRegressor else np.sign(y.ravel())
+    Xbad = X.copy()
+    Xbad[3, 0] = bad
+    with pytest.raises(ValueError, match="NaN|infinity"):
+        Estimator(**TINY).fit(Xbad, y)
+    policy = Estimator(**TINY).fit(X, y)
+    with pytest.raises(ValueError, match="NaN|infinity"):
+        policy.predict(Xbad[:5])
+
+
+def test_wrong_shapes_are_named(obstacle_data):
+    X, y, _ = obstacle_data
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        BCRegressor(**TINY).fit(X, y[:-1])
+    policy = BCRegressor(**TINY).fit(X, y)
+    with pytest.raises(ValueError, match="X has 3 features"):
+        policy.predict(np.ones((2, 3)))
+    with pytest.raises(ValueError, match="Expected 2D array"):
+        policy.predict(np.ones(2))
+    g = BCRegressor(loss="gaussian", **TINY).fit(X, y)
+    with pytest.raises(ValueError, match="y has shape"):
+        g.score_samples(X[:4], y[:3])
+
+
+def test_groups_are_checked(obstacle_data):
+    X, y, groups = obstacle_data
+    with pytest.raises(ValueError, match="groups has .* entries but X has"):
+        BCRegressor(**TINY).fit(X, y, groups=groups[:-1])
+    split = groups.copy()
+    split[:5] = groups[-1]  # the last episode now also owns the first rows
+    with pytest.raises(ValueError, match="not contiguous|separate runs"):
+        BCRegressor(**TINY).fit(X, y, groups=split)
+    with pytest.raises(ValueError, match="needs `groups`.*set_fit_request"):
+        BCRegressor(early_stopping=True, **TINY).fit(X, y)
+    with pytest.raises(ValueError, match="at least 2 episodes"):
+        BCRegressor(early_stopping=True, **TINY).fit(X, y, groups=np.zeros(len(X)))
+
+
+def test_bad_parameters_are_named(obstacle_data):
+    X, y, _ = obstacle_data
+    with pytest.raises(ValueError, match="'loss' parameter"):
+        BCRegressor(loss="huber").fit(X, y)
+    with pytest.raises(ValueError, match="hidden_layer_sizes must be positive"):
+        BCRegressor(hidden_layer_sizes=(4, 0)).fit(X, y)
+    with pytest.raises(ValueError, match="Unknown label type"):
+        BCClassifier(**TINY).fit(X, y.ravel() + 0.5)
+    with pytest.raises(AttributeError):
+        BCRegressor(**TINY).fit(X, y).score_samples(X, y)
