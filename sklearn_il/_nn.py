@@ -19,15 +19,16 @@ class Standardize(nn.Module):
     no scaler beside it.
     """
 
-    def __init__(self, n_features, data=None):
+    def __init__(self, n_features, data=None, dtype=torch.float32):
         super().__init__()
         loc, scale = torch.zeros(n_features), torch.ones(n_features)
         if data is not None:
+            data = data.double()
             loc, scale = data.mean(0), data.std(0, unbiased=False)
             # Constant columns: leave them unscaled rather than divide by zero.
             scale = torch.where(scale > 1e-8, scale, torch.ones_like(scale))
-        self.register_buffer("loc", loc.float())
-        self.register_buffer("scale", scale.float())
+        self.register_buffer("loc", loc.to(dtype))
+        self.register_buffer("scale", scale.to(dtype))
 
     def forward(self, x):
         return (x - self.loc) / self.scale
@@ -52,7 +53,8 @@ class MLPPolicy(nn.Module):
     ``action_scaler`` holds the statistics the policy's decoding uses to put
     outputs back in action units; it is not applied in ``forward``, so the
     loss is computed on standardised targets (every action dimension counts
-    equally, whatever its units) without extra work per batch.
+    equally, whatever its units) without extra work per batch. Its
+    statistics are float64, so decoding yields float64 actions in one op.
     """
 
     def __init__(self, n_features, n_outputs, hidden_layer_sizes, activation, X=None, action_scaler=None):

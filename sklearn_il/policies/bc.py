@@ -188,25 +188,30 @@ class BCRegressor(RegressorMixin, BasePolicy):
             self._hidden_sizes(),
             self.activation,
             X=X,
-            action_scaler=Standardize(self.n_outputs_, y),
+            action_scaler=Standardize(self.n_outputs_, y, dtype=torch.float64),
         )
 
     def _training_target(self, target):
-        return self.net_.module_.action_scaler(target)
+        return self.net_.module_.action_scaler(target).float()
 
     def _make_criterion(self):
         return GaussianNLL() if self.loss == "gaussian" else nn.MSELoss()
 
-    def _standardised_mean_std(self, X):
-        output = self._forward(X)
+    def _mean_std(self, output):
+        """Standardised mean and standard deviation (None for ``"mse"``)."""
         if self.loss == "gaussian":
             return _gaussian(output)
         return output, None
 
     def _to_actions(self, z):
-        """Standardised actions (tensor) to action units (float64 ndarray)."""
+        """Standardised actions to action units, as a float64 tensor.
+
+        One fused op with float64 statistics; a single-output policy's
+        actions are flattened in torch, cheaper than numpy's ravel after.
+        """
         scaler = self.net_.module_.action_scaler
-        return as_numpy(torch.addcmul(scaler.loc, z, scaler.scale)).astype(np.float64)
+        y = torch.addcmul(scaler.loc, z, scaler.scale)
+        return y.view(-1) if self.n_outputs_ == 1 and y.dim() == 2 else y
 
     def predict(self, X):
         """Predict the mean action for each observation.
@@ -221,9 +226,7 @@ class BCRegressor(RegressorMixin, BasePolicy):
         y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
             Actions; 1-D when the policy has one action dimension.
         """
-        mean, _ = self._standardised_mean_std(X)
-        y = self._to_actions(mean)
-        return y.ravel() if self.n_outputs_ == 1 else y
+        return as_numpy(self._forward(X, lambda output: self._to_actions(self._mean_std(output)[0])))
 
     def sample(self, X, n_samples=1, random_state=None):
         """Draw actions from the policy.
@@ -243,13 +246,17 @@ class BCRegressor(RegressorMixin, BasePolicy):
             With ``loss="mse"`` the policy is deterministic and every draw
             equals ``predict``.
         """
-        mean, std = self._standardised_mean_std(X)
-        z = mean.unsqueeze(1).expand(-1, int(n_samples), -1)
-        if std is not None:
-            generator = torch.Generator().manual_seed(seeds(random_state, 1)[0])
-            noise = torch.randn(z.shape, generator=generator).to(z.device)
-            z = z + std.unsqueeze(1) * noise
-        return self._to_actions(z)
+        generator = torch.Generator().manual_seed(seeds(random_state, 1)[0])
+
+        def draw(output):
+            mean, std = self._mean_std(output)
+            z = mean.unsqueeze(1).expand(-1, int(n_samples), -1)
+            if std is not None:
+                noise = torch.randn(z.shape, generator=generator).to(z.device)
+                z = z + std.unsqueeze(1) * noise
+            return self._to_actions(z)
+
+        return as_numpy(self._forward(X, draw))
 
     @available_if(lambda self: self.loss == "gaussian")
     def score_samples(self, X, y):
@@ -267,8 +274,8 @@ class BCRegressor(RegressorMixin, BasePolicy):
         log_likelihood : ndarray of shape (n_samples,)
             Log-density of each action, in the units of ``y``.
         """
-        mean, std = self._standardised_mean_std(X)
-        y = check_array(y, ensure_2d=False, dtype=np.float32, input_name="y")
+        mean, std = self._forward(X, self._mean_std)
+        y = check_array(y, ensure_2d=False, dtype=np.float64, input_name="y")
         y = y.reshape(len(y), -1)
         if y.shape != tuple(mean.shape):
             raise ValueError(
@@ -278,8 +285,8 @@ class BCRegressor(RegressorMixin, BasePolicy):
         scaler = self.net_.module_.action_scaler
         with torch.inference_mode():
             z = scaler(torch.from_numpy(y).to(mean.device))
-            log_prob = _gaussian_log_prob(z, mean, std) - scaler.scale.log().sum()
-        return as_numpy(log_prob).astype(np.float64)
+            log_prob = _gaussian_log_prob(z, mean.double(), std.double()) - scaler.scale.log().sum()
+        return as_numpy(log_prob)
 
 
 class BCClassifier(ClassifierMixin, BasePolicy):
@@ -388,7 +395,7 @@ class BCClassifier(ClassifierMixin, BasePolicy):
         y : ndarray of shape (n_samples,)
             Action labels.
         """
-        codes = as_numpy(self._forward(X).argmax(-1))
+        codes = as_numpy(self._forward(X, lambda logits: logits.argmax(-1)))
         return self.classes_[codes]
 
     def predict_proba(self, X):
@@ -404,7 +411,7 @@ class BCClassifier(ClassifierMixin, BasePolicy):
         proba : ndarray of shape (n_samples, n_classes)
             Columns follow ``classes_``.
         """
-        return as_numpy(self._forward(X).softmax(-1)).astype(np.float64)
+        return as_numpy(self._forward(X, lambda logits: logits.double().softmax(-1)))
 
     def predict_log_proba(self, X):
         """Log-probability of each action.
@@ -419,4 +426,4 @@ class BCClassifier(ClassifierMixin, BasePolicy):
         log_proba : ndarray of shape (n_samples, n_classes)
             Columns follow ``classes_``.
         """
-        return as_numpy(self._forward(X).log_softmax(-1)).astype(np.float64)
+        return as_numpy(self._forward(X, lambda logits: logits.double().log_softmax(-1)))

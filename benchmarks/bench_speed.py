@@ -1,0 +1,134 @@
+"""Speed of BCRegressor against plain torch, measured in one run.
+
+Prints two ratios (targets from DESIGN.md §6):
+
+* one-row ``predict`` latency / the bare module forward on the same row
+  (``net_.module_`` under ``inference_mode`` on a ready tensor), target <= 1.3;
+* ``fit`` time / a hand-written torch loop with the same network, data,
+  batch size, optimizer, objective and epochs, target <= 1.1, at 10k and
+  1M rows (ours with ``alpha=0``: the loop has no L2 penalty).
+
+Both sides are timed in alternation and medians reported, so a noisy shared
+machine affects them alike. Run: ``python benchmarks/bench_speed.py``.
+"""
+
+import argparse
+import time
+import warnings
+
+import numpy as np
+import torch
+from sklearn.exceptions import ConvergenceWarning
+from torch import nn
+
+from sklearn_il import BCRegressor
+
+warnings.filterwarnings("ignore", category=ConvergenceWarning)
+N_FEATURES, N_ACTIONS, HIDDEN, BATCH = 10, 3, (256, 256), 200
+
+
+def make_data(n_rows, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n_rows, N_FEATURES))
+    y = np.tanh(X @ rng.normal(size=(N_FEATURES, N_ACTIONS))) + 0.1 * rng.normal(size=(n_rows, N_ACTIONS))
+    return X, y
+
+
+def hand_written_fit(X, y, epochs, seed=0):
+    """What a person writes: standardise, slice shuffled batches, Adam on MSE."""
+    torch.manual_seed(seed)
+    X = torch.as_tensor((X - X.mean(0)) / X.std(0), dtype=torch.float32)
+    y = torch.as_tensor((y - y.mean(0)) / y.std(0), dtype=torch.float32)
+    layers, width = [], N_FEATURES
+    for size in HIDDEN:
+        layers += [nn.Linear(width, size), nn.ReLU()]
+        width = size
+    model = nn.Sequential(*layers, nn.Linear(width, N_ACTIONS))
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    loss_fn = nn.MSELoss()
+    generator = torch.Generator().manual_seed(seed)
+    for _ in range(epochs):
+        order = torch.randperm(len(X), generator=generator)
+        for start in range(0, len(X), BATCH):
+            rows = order[start : start + BATCH]
+            optimizer.zero_grad()
+            loss = loss_fn(model(X[rows]), y[rows])
+            loss.backward()
+            optimizer.step()
+    return model
+
+
+def ours(epochs):
+    # tol=0 with patience = epochs: exactly `epochs` epochs, like the loop;
+    # alpha=0: no L2 penalty, the loop's objective.
+    return BCRegressor(
+        hidden_layer_sizes=HIDDEN, batch_size=BATCH, max_iter=epochs, alpha=0.0,
+        tol=0.0, n_iter_no_change=epochs, random_state=0,
+    )
+
+
+def timed(fn):
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def fit_ratio(n_rows, epochs, repeats):
+    X, y = make_data(n_rows)
+    ratios = []
+    for _ in range(repeats):
+        t_hand = timed(lambda: hand_written_fit(X, y, epochs))
+        t_ours = timed(lambda: ours(epochs).fit(X, y))
+        ratios.append(t_ours / t_hand)
+    return float(np.median(ratios)), t_ours, t_hand
+
+
+def predict_ratio(n_calls=20000):
+    """Median one-row ``predict`` time / median bare forward time.
+
+    Calls alternate (bare, ours, bare, ours, ...), so both sides see the
+    same machine state at every moment.
+    """
+    X, y = make_data(2000)
+    policy = ours(2).fit(X, y)
+    row = X[:1].copy()
+    module, tensor = policy.net_.module_, torch.as_tensor(row, dtype=torch.float32)
+
+    def bare():
+        with torch.inference_mode():
+            module(tensor)
+
+    clock = time.perf_counter
+    for _ in range(500):  # warm up
+        bare()
+        policy.predict(row)
+    bare_s, ours_s = np.empty(n_calls), np.empty(n_calls)
+    for i in range(n_calls):
+        t0 = clock()
+        bare()
+        t1 = clock()
+        policy.predict(row)
+        t2 = clock()
+        bare_s[i], ours_s[i] = t1 - t0, t2 - t1
+    ours_us, bare_us = 1e6 * np.median(ours_s), 1e6 * np.median(bare_s)
+    return ours_us / bare_us, ours_us, bare_us
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="10k rows only, fewer repeats")
+    args = parser.parse_args()
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; MLP {HIDDEN}, "
+          f"{N_FEATURES} features, {N_ACTIONS} actions, batch {BATCH}\n")
+    ratio, ours_us, bare_us = predict_ratio()
+    print(f"{'measure':<34} {'ours':>10} {'torch':>10} {'ratio':>7} {'target':>7}")
+    print(f"{'predict, one row (µs)':<34} {ours_us:>10.1f} {bare_us:>10.1f} {ratio:>7.2f} {'<= 1.3':>7}")
+    sizes = [(10_000, 20, 5)] if args.quick else [(10_000, 20, 5), (1_000_000, 2, 3)]
+    for n_rows, epochs, repeats in sizes:
+        ratio, t_ours, t_hand = fit_ratio(n_rows, epochs, repeats)
+        label = f"fit, {n_rows:,} rows x {epochs} epochs (s)"
+        print(f"{label:<34} {t_ours:>10.2f} {t_hand:>10.2f} {ratio:>7.2f} {'<= 1.1':>7}")
+
+
+if __name__ == "__main__":
+    main()
