@@ -70,7 +70,7 @@ def make_obstacle(n_episodes=50, *, random_state=None, return_X_y=True):
     Parameters
     ----------
     n_episodes : int, default=50
-        Number of demonstrated episodes (about 80 steps each).
+        Number of demonstrated episodes (30 steps each).
     random_state : int, RandomState instance or None, default=None
         Seeds the episodes and the expert's choice of side.
     return_X_y : bool, default=True
@@ -104,7 +104,7 @@ def make_winding_road(n_episodes=20, *, random_state=None, return_X_y=True):
     n_episodes : int, default=20
         Number of demonstrated episodes (200 steps each).
     random_state : int, RandomState instance or None, default=None
-        Seeds the roads and gusts.
+        Seeds the roads.
     return_X_y : bool, default=True
         Return ``(X, y, groups)``; otherwise a Bunch (see ``make_obstacle``).
 

@@ -20,7 +20,7 @@ WINDING_ROAD = "sklearn_il/WindingRoad-v0"
 POINT_REACH = "sklearn_il/PointReach-v0"
 
 _TASKS = {
-    OBSTACLE: (ObstacleEnv, 100),
+    OBSTACLE: (ObstacleEnv, 60),
     WINDING_ROAD: (WindingRoadEnv, 200),
     POINT_REACH: (PointReachEnv, 50),
 }

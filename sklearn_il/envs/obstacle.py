@@ -6,35 +6,37 @@ from gymnasium import spaces
 
 
 class ObstacleEnv(gym.Env):
-    """Drive past a round obstacle; the demonstrator passes it on either side.
+    """Drive past an obstacle straight ahead; the demonstrator passes either side.
 
     A point moves forward at constant speed (``x`` grows by 0.1 a step) and
-    the action sets its lateral speed (``y`` changes by ``0.15 * a``,
-    ``a`` in [-1, 1]). The obstacle of radius 1.2 sits at ``(4, 0)``; the road
-    ends at ``x = 8`` (success, reward +1); episodes start at ``x = 0`` with
-    ``y`` uniform in [-0.2, 0.2]; touching the obstacle or leaving
-    the road (``|y| > 2.5``) ends the episode with reward -1. Each step costs
+    the action sets its lateral speed (``y`` changes by ``0.15 * a``, ``a`` in
+    [-1, 1]). Episodes start at ``x = 0``, ``y`` uniform in [-0.01, 0.01],
+    heading at an obstacle of radius 0.8 centred at ``(1, 0)``: only a swerve
+    at full speed from the first step clears it. Reaching ``x = 3`` is a
+    success (reward +1); touching the obstacle or leaving the road
+    (``|y| > 2``) ends the episode with reward -1. Each step costs
     ``0.01 * a**2``. Observation: ``(x, y)``.
 
-    The expert (:class:`ObstacleExpert`) commits to a side at random in each
-    episode, so the states before the obstacle carry two action modes: a
-    unimodal policy averages them and drives into the obstacle.
+    The expert (:class:`ObstacleExpert`) picks a side at random in each
+    episode, so the start state carries two action modes, +1 and -1. A
+    unimodal policy fitted by maximum likelihood predicts their mean, goes
+    (nearly) straight, and hits the obstacle.
     """
 
     metadata = {"render_modes": []}
-    obstacle = np.array([4.0, 0.0])
-    radius = 1.2
-    road_end = 8.0
-    road_half_width = 2.5
+    obstacle = np.array([1.0, 0.0])
+    radius = 0.8
+    road_end = 3.0
+    road_half_width = 2.0
 
     def __init__(self):
-        high = np.array([10.0, 3.0], dtype=np.float32)
+        high = np.array([4.0, 3.0], dtype=np.float32)
         self.observation_space = spaces.Box(-high, high, dtype=np.float32)
         self.action_space = spaces.Box(-1.0, 1.0, shape=(1,), dtype=np.float32)
 
     def reset(self, *, seed=None, options=None):
         super().reset(seed=seed)
-        self._pos = np.array([0.0, self.np_random.uniform(-0.2, 0.2)])
+        self._pos = np.array([0.0, self.np_random.uniform(-0.01, 0.01)])
         return self._pos.astype(np.float32), {}
 
     def step(self, action):
@@ -43,7 +45,7 @@ class ObstacleEnv(gym.Env):
         reward = -0.01 * a**2
         crashed = np.linalg.norm(self._pos - self.obstacle) < self.radius
         off_road = abs(self._pos[1]) > self.road_half_width
-        arrived = self._pos[0] >= self.road_end
+        arrived = self._pos[0] >= self.road_end - 1e-9
         terminated = bool(crashed or off_road or arrived)
         success = bool(arrived and not (crashed or off_road))
         if terminated:
@@ -55,19 +57,19 @@ class ObstacleEnv(gym.Env):
 class ObstacleExpert:
     """Analytic demonstrator of :class:`ObstacleEnv`, bimodal by design.
 
-    Keeps to the centre line until ``x = 2.2``, then steers to ``y = ±1.6``
-    on the side it committed to at ``reset`` (or the side it already is on,
-    when more than 0.3 off centre), and back to the centre past the
-    obstacle. Queryable at any state.
+    Steers at full speed towards ``y = ±1.1`` until ``x = 1.8``, then back to
+    the centre line. The side is the one it committed to at ``reset``, or,
+    when queried more than 0.3 off centre, the side it is already on. Can be
+    queried at any state.
 
     Parameters
     ----------
     side : {-1, 1} or None, default=None
-        Fixed side; ``None`` draws one per episode at ``reset``.
+        A fixed side; ``None`` draws one per episode at ``reset``.
     """
 
-    swerve_at = 2.2
-    offset = 1.6
+    offset = 1.1
+    passed_at = 1.8
 
     def __init__(self, side=None):
         self.side = side
@@ -82,5 +84,6 @@ class ObstacleExpert:
         X = np.asarray(X, dtype=float).reshape(-1, 2)
         x, y = X[:, 0], X[:, 1]
         side = np.where(np.abs(y) > 0.3, np.sign(y), self._side)
-        target = np.where((x >= self.swerve_at) & (x < 5.5), self.offset * side, 0.0)
-        return np.clip(2.0 * (target - y), -1.0, 1.0).reshape(-1, 1)
+        target = np.where(x < self.passed_at, self.offset * side, 0.0)
+        gain = np.where(x < self.passed_at, 5.0, 2.0)
+        return np.clip(gain * (target - y), -1.0, 1.0).reshape(-1, 1)

@@ -14,16 +14,25 @@ class WindingRoadEnv(gym.Env):
 
     State: lateral offset ``e``, heading error ``psi`` and arc length ``s``.
     The car moves at unit speed with ``dt = 0.1``; the action is the yaw rate
-    in [-1, 1] (scaled by 2), and a small random gust perturbs the heading at
-    each step. Observation: ``(e, psi, kappa(s), kappa(s + 1))``, the offset,
-    heading error, and the road's curvature here and one unit ahead. Reward 1
-    per step on the road; leaving it (``|e| > 0.5``) ends the episode; 200
-    steps on the road are a success.
+    in [-1, 1] (scaled by 2), and the heading error is unstable on its own
+    (it grows at rate 1.5 when uncorrected). Observation: ``(e, psi,
+    kappa(s), kappa(s + 1))``, the offset, heading error, and the road's
+    curvature here and one unit ahead. Each episode draws a new road; the car
+    starts on the centre line. Reward 1 per step on the road; leaving it
+    (``|e| > 0.5``) ends the episode; 200 steps on the road are a success.
 
-    The expert (:class:`WindingRoadExpert`) holds ``e`` and ``psi`` near zero,
-    so its demonstrations cover a thin band of states. A cloned policy's
-    small errors carry it out of that band, where it has seen no data, and the
-    errors grow: the lecture's ``O(eps H^2)``.
+    The expert (:class:`WindingRoadExpert`) never errs, so its
+    demonstrations stay exactly on the centre line and show no recoveries. A
+    cloned policy's small errors carry it off that line, into states it has
+    never seen, and the unstable heading makes the errors grow: the
+    lecture's ``O(eps H^2)``.
+
+    Parameters
+    ----------
+    gust : float, default=0.0
+        Standard deviation of a random disturbance of the heading at each
+        step. Even a small gust (0.002) makes the demonstrations show
+        recoveries, and behaviour cloning then succeeds.
     """
 
     metadata = {"render_modes": []}
@@ -32,7 +41,8 @@ class WindingRoadEnv(gym.Env):
     horizon = 200
     instability = 1.5
 
-    def __init__(self):
+    def __init__(self, gust=0.0):
+        self.gust = gust
         high = np.array([1.0, np.pi, 2.0, 2.0], dtype=np.float32)
         self.observation_space = spaces.Box(-high, high, dtype=np.float32)
         self.action_space = spaces.Box(-1.0, 1.0, shape=(1,), dtype=np.float32)
@@ -46,7 +56,7 @@ class WindingRoadEnv(gym.Env):
         super().reset(seed=seed)
         rng = self.np_random
         self._phase = rng.uniform(0, 2 * np.pi)
-        self._state = np.array([rng.uniform(-0.05, 0.05), rng.uniform(-0.05, 0.05), 0.0])
+        self._state = np.zeros(3)
         self._t = 0
         return self._obs(), {}
 
@@ -54,7 +64,7 @@ class WindingRoadEnv(gym.Env):
         u = 2.0 * float(np.clip(np.asarray(action, dtype=float).reshape(-1)[0], -1.0, 1.0))
         e, psi, s = self._state
         kappa = _curvature(s, self._phase)
-        gust = self.np_random.normal(0.0, 0.02)
+        gust = self.np_random.normal(0.0, self.gust) if self.gust else 0.0
         e = e + self.dt * np.sin(psi)
         psi = psi + self.dt * (u - kappa + self.instability * psi) + gust
         s = s + self.dt * np.cos(psi)

@@ -1,0 +1,40 @@
+"""Sphinx configuration of the sklearn_il documentation."""
+
+import os
+import sys
+import warnings
+
+sys.path.insert(0, os.path.abspath(".."))
+os.environ.setdefault("MPLBACKEND", "Agg")
+warnings.filterwarnings("ignore", message=".*ConvergenceWarning.*")
+
+import sklearn_il  # noqa: E402
+
+project = "sklearn_il"
+author = "sklearn_il developers"
+copyright = "2026, sklearn_il developers"
+release = version = sklearn_il.__version__
+
+extensions = [
+    "sphinx.ext.autodoc",
+    "sphinx.ext.autosummary",
+    "numpydoc",
+    "sphinx_gallery.gen_gallery",
+]
+autosummary_generate = True
+autodoc_default_options = {"inherited-members": False}
+numpydoc_show_class_members = False
+numpydoc_class_members_toctree = False
+
+sphinx_gallery_conf = {
+    "examples_dirs": "../examples",
+    "gallery_dirs": "auto_examples",
+    "filename_pattern": r"/plot_",
+    "download_all_examples": False,
+    "reference_url": {"sklearn_il": None},
+}
+
+html_theme = "pydata_sphinx_theme"
+html_title = "sklearn_il"
+html_static_path = []
+exclude_patterns = ["_build", "auto_examples/*.ipynb", "auto_examples/*.py"]
