@@ -23,6 +23,9 @@ extensions = [
 ]
 autosummary_generate = True
 autodoc_default_options = {"inherited-members": False}
+# Only this library's own docstrings: gymnasium's and scikit-learn's refer to
+# labels that exist only in their own documentation.
+autodoc_inherit_docstrings = False
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
 
@@ -37,4 +40,5 @@ sphinx_gallery_conf = {
 html_theme = "pydata_sphinx_theme"
 html_title = "sklearn_il"
 html_static_path = []
+templates_path = ["_templates"]
 exclude_patterns = ["_build", "auto_examples/*.ipynb", "auto_examples/*.py"]

@@ -224,8 +224,9 @@ def make_expert(env_id):
     Examples
     --------
     >>> from sklearn_il.experts import make_expert
-    >>> make_expert("Pendulum-v1").predict([[1.0, 0.0, 0.0]])
-    array([[0.]])
+    >>> expert = make_expert("Pendulum-v1")
+    >>> expert.predict([[1.0, 0.1, 0.0]]) < 0  # tilted right of upright: push left
+    array([[ True]])
     """
     if env_id not in _EXPERTS:
         raise ValueError(f"no shipped expert for {env_id!r}; known: {sorted(_EXPERTS)}.")

@@ -86,7 +86,7 @@ def dump(estimator, path):
     >>> policy = BCRegressor(hidden_layer_sizes=(16,), max_iter=5, random_state=0).fit(X, y)
     >>> path = os.path.join(tempfile.mkdtemp(), "policy.safetensors")
     >>> dump(policy, path)
-    >>> (load(path).predict(X[:3]) == policy.predict(X[:3])).all()
+    >>> bool((load(path).predict(X[:3]) == policy.predict(X[:3])).all())
     True
     """
     if type(estimator).__name__ not in _policy_classes():

@@ -1,12 +1,12 @@
 """Built-in tasks, registered with gymnasium on import, with analytic experts.
 
-========================  ==============================================
-id                        what it shows
-========================  ==============================================
+=============================  ==============================================
+id                             what it shows
+=============================  ==============================================
 ``sklearn_il/Obstacle-v0``     two action modes in the same state (the tree)
 ``sklearn_il/WindingRoad-v0``  compounding error off the expert's states
 ``sklearn_il/PointReach-v0``   goal reaching, for goal-conditioned policies
-========================  ==============================================
+=============================  ==============================================
 """
 
 import gymnasium as gym

@@ -98,7 +98,7 @@ class BCRegressor(RegressorMixin, BasePolicy):
         ``predict`` for actions.
     n_features_in_ : int
         Number of observation features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit, when ``X`` has string column names.
     n_outputs_ : int
         Number of action dimensions.
@@ -337,7 +337,7 @@ class BCClassifier(ClassifierMixin, BasePolicy):
         The fitted skorch net; its module outputs logits.
     n_features_in_ : int
         Number of observation features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit, when ``X`` has string column names.
     n_iter_ : int
         Number of epochs run.
