@@ -71,6 +71,20 @@ class BatchSlicer:
             yield X[rows], y[rows]
 
 
+class PolicyNet(NeuralNet):
+    """skorch's ``NeuralNet``, without per-batch work that changes nothing.
+
+    skorch sets train/eval mode on every batch, and ``Module.train`` walks
+    every submodule each time; here the mode is set only when it changes.
+    """
+
+    def _set_training(self, training=True):
+        for name in self._modules + self._criteria:
+            module = getattr(self, name + "_")
+            if isinstance(module, torch.nn.Module) and module.training != training:
+                module.train(training)
+
+
 def _all_finite(X):
     """Whether a float array holds no NaN or inf.
 
@@ -239,6 +253,9 @@ class BasePolicy(BaseEstimator):
                 # scikit-learn's alpha: L2 penalty 0.5 * alpha * ||W||^2 / batch_size
                 # on the weights (not the biases) = Adam weight decay alpha / batch_size.
                 optimizer__weight_decay=self.alpha / batch_size,
+                # Biases are exempt, as in scikit-learn; with no penalty a
+                # second parameter group would only double Adam's work per step.
+                optimizer__param_groups=[("*bias", {"weight_decay": 0.0})] if self.alpha else [],
                 iterator_train__generator=torch.Generator().manual_seed(shuffle_seed),
                 verbose=self.verbose,
             )
@@ -275,17 +292,17 @@ class BasePolicy(BaseEstimator):
                 f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached "
                 "and the optimization hasn't converged yet.",
                 ConvergenceWarning,
+                stacklevel=2,
             )
         return self
 
     def _make_net(self, module, **settings):
         """The skorch net; its fit loop, callbacks and history are skorch's own."""
-        return NeuralNet(
+        return PolicyNet(
             module=module,
             criterion=self._make_criterion(),
             optimizer=torch.optim.Adam,
             lr=self.learning_rate_init,
-            optimizer__param_groups=[("*bias", {"weight_decay": 0.0})],
             dataset=TensorDataset,
             iterator_train=BatchSlicer,
             iterator_train__shuffle=True,
