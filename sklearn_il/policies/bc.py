@@ -203,6 +203,10 @@ class BCRegressor(RegressorMixin, BasePolicy):
             return _gaussian(output)
         return output, None
 
+    def _decode_mean(self, output):
+        """The module's output to mean actions."""
+        return self._to_actions(output if self.loss == "mse" else output[:, : self.n_outputs_])
+
     def _to_actions(self, z):
         """Standardised actions to action units, as a float64 tensor.
 
@@ -226,7 +230,7 @@ class BCRegressor(RegressorMixin, BasePolicy):
         y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
             Actions; 1-D when the policy has one action dimension.
         """
-        return as_numpy(self._forward(X, lambda output: self._to_actions(self._mean_std(output)[0])))
+        return as_numpy(self._forward(X, self._decode_mean))
 
     def sample(self, X, n_samples=1, random_state=None):
         """Draw actions from the policy.
