@@ -45,6 +45,14 @@ def test_regressor_shapes_and_dtypes(n, d, k, n_pred, loss):
     assert draws.shape == (min(n, n_pred), 3, k) and draws.dtype == np.float64
     if loss == "gaussian":
         assert policy.score_samples(X, y).shape == (n,)
+    _assert_reproducible_and_round_trips(policy, X, y, method="predict")
+
+
+def _assert_reproducible_and_round_trips(policy, X, y, method):
+    """Same random_state, clone, and pickle all give the same outputs."""
+    expected = getattr(policy, method)(X)
+    for other in (clone(policy).fit(X, y), pickle.loads(pickle.dumps(policy))):
+        np.testing.assert_array_equal(getattr(other, method)(X), expected)
 
 
 @settings(max_examples=15, deadline=None)
@@ -60,6 +68,7 @@ def test_classifier_shapes_and_labels(n, d, n_classes):
     assert proba.shape == (n, len(np.unique(y))) and proba.dtype == np.float64
     np.testing.assert_allclose(proba.sum(1), 1.0, rtol=1e-5)
     np.testing.assert_allclose(np.exp(policy.predict_log_proba(X)), proba, rtol=1e-4)
+    _assert_reproducible_and_round_trips(policy, X, y, method="predict_proba")
 
 
 @pytest.mark.parametrize("make", [lambda: BCRegressor(**FAST), lambda: BCRegressor(loss="gaussian", **FAST)])
