@@ -292,7 +292,7 @@ class BasePolicy(BaseEstimator):
                 f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached "
                 "and the optimization hasn't converged yet.",
                 ConvergenceWarning,
-                stacklevel=2,
+                stacklevel=3,  # the caller of fit, past _fit_context
             )
         return self
 
