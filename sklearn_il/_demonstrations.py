@@ -3,7 +3,7 @@
 import numpy as np
 from sklearn.model_selection import GroupShuffleSplit
 
-from ._validation import check_groups
+from ._validation import check_groups, episode_starts
 
 
 class Demonstrations:
@@ -71,8 +71,7 @@ class Demonstrations:
         self.truncated = self._per_step(truncated, n, "truncated", False, bool)
         if self.actions.shape[:1] != (n,):
             raise ValueError(f"actions has {self.actions.shape[:1]} rows, observations {n}.")
-        ids = self.episode_ids
-        self._starts = np.r_[0, np.flatnonzero(ids[1:] != ids[:-1]) + 1] if n else np.array([], int)
+        self._starts = episode_starts(self.episode_ids)
         n_episodes = len(self._starts)
         if final_observations is not None:
             final_observations = np.asarray(final_observations)

@@ -11,6 +11,13 @@ GROUPS_HOWTO = (
 )
 
 
+def episode_starts(groups):
+    """Row index where each run of equal episode ids begins."""
+    if len(groups) == 0:
+        return np.array([], dtype=int)
+    return np.r_[0, np.flatnonzero(groups[1:] != groups[:-1]) + 1]
+
+
 def check_groups(groups, n_samples, *, required_by=None):
     """Validate episode ids: one per row, finite, each episode's rows contiguous.
 
@@ -45,8 +52,7 @@ def check_groups(groups, n_samples, *, required_by=None):
     if groups.dtype.kind == "f" and not np.isfinite(groups).all():
         raise ValueError("groups contains NaN or inf; episode ids must be finite.")
     if n_samples > 1:
-        run_starts = np.r_[0, np.flatnonzero(groups[1:] != groups[:-1]) + 1]
-        ids, n_runs = np.unique(groups[run_starts], return_counts=True)
+        ids, n_runs = np.unique(groups[episode_starts(groups)], return_counts=True)
         if (n_runs > 1).any():
             episode = ids[n_runs > 1][0]
             raise ValueError(

@@ -260,10 +260,12 @@ class BasePolicy(BaseEstimator):
                 verbose=self.verbose,
             )
             if warm:
-                # skorch reads these attributes afresh at each fit (the optimizer
-                # is re-created below); its set_params would try to re-initialise
-                # components for the iterator and optimizer keys, and refuses.
+                # skorch reads these attributes afresh at each fit; its set_params
+                # would try to re-initialise components for the iterator and
+                # optimizer keys, and refuses. A new optimizer, as scikit-learn's
+                # warm_start does.
                 vars(self.net_).update(settings)
+                self.net_.initialize_optimizer()
             else:
                 self.net_ = self._make_net(self._build_module(X_t, target), **settings)
                 self.net_.initialize()
@@ -278,7 +280,6 @@ class BasePolicy(BaseEstimator):
             self.net_.set_params(
                 train_split=None if valid is None else predefined_split(subset(valid))
             )
-            self.net_.initialize_optimizer()
             epochs_before = len(self.net_.history)
             self.net_.partial_fit(subset(train))
         self.net_.module_.eval()
@@ -360,16 +361,16 @@ class BasePolicy(BaseEstimator):
             net = self.net_
         module, device = net.module_, net.device
         with torch.inference_mode():
-            if X.shape[0] <= _PREDICT_CHUNK:
-                x = torch.from_numpy(X)
-                out = module(x if device == "cpu" else x.to(device))
-                return out if decode is None else decode(out)
-            parts = [
-                module(torch.from_numpy(X[i : i + _PREDICT_CHUNK]).to(device))
-                for i in range(0, X.shape[0], _PREDICT_CHUNK)
-            ]
-            if isinstance(parts[0], tuple):
-                out = tuple(torch.cat(p) for p in zip(*parts))
+            x = torch.from_numpy(X)
+            if device != "cpu":
+                x = x.to(device)
+            if len(x) <= _PREDICT_CHUNK:
+                out = module(x)
             else:
-                out = torch.cat(parts)
+                parts = [module(chunk) for chunk in x.split(_PREDICT_CHUNK)]
+                out = (
+                    tuple(torch.cat(p) for p in zip(*parts))
+                    if isinstance(parts[0], tuple)
+                    else torch.cat(parts)
+                )
             return out if decode is None else decode(out)
