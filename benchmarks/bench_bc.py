@@ -12,6 +12,7 @@ import argparse
 import time
 import warnings
 
+import gymnasium as gym
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
@@ -20,7 +21,6 @@ from sklearn_il.datasets import collect_demonstrations
 from sklearn_il.envs import OBSTACLE, POINT_REACH, WINDING_ROAD
 from sklearn_il.evaluation import evaluate_policy
 from sklearn_il.experts import make_expert
-from sklearn_il._rollout import make_env
 
 warnings.filterwarnings("ignore", category=ConvergenceWarning)
 
@@ -58,7 +58,7 @@ def main():
     print("-" * len(header))
     for env_id, name, make, n_demos in ROWS:
         expert = make_expert(env_id)
-        env, _ = make_env(env_id)
+        action_space = gym.make(env_id).action_space
         successes, returns, fit_s = [], [], []
         for seed in range(args.seeds):
             demos = collect_demonstrations(env_id, expert, n_demos, random_state=seed)
@@ -69,7 +69,7 @@ def main():
             episodes = dict(n_episodes=args.eval_episodes, random_state=10_000 + seed)
             result = evaluate_policy(policy, env_id, **episodes)
             high = evaluate_policy(expert, env_id, **episodes).mean_return
-            low = evaluate_policy(RandomPolicy(env.action_space, seed), env_id, **episodes).mean_return
+            low = evaluate_policy(RandomPolicy(action_space, seed), env_id, **episodes).mean_return
             successes.append(result.success_rate)
             returns.append((result.mean_return - low) / (high - low))
         success = (
