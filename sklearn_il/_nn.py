@@ -1,7 +1,11 @@
 """Torch building blocks shared by the policies."""
 
+import math
+
 import torch
 from torch import nn
+
+_LOG_2PI = math.log(2 * math.pi)
 
 ACTIVATIONS = {
     "identity": nn.Identity,
@@ -63,5 +67,10 @@ class MLPPolicy(nn.Module):
         self.body = mlp(n_features, hidden_layer_sizes, n_outputs, activation)
         self.action_scaler = action_scaler
 
-    def forward(self, x):
+    def forward(self, x, target=None):
         return self.body(self.obs_scaler(x))
+
+
+def gaussian_log_prob(y, mean, std):
+    """Log-density of a diagonal Gaussian, summed over the last axis."""
+    return (-0.5 * ((y - mean) / std) ** 2 - std.log() - 0.5 * _LOG_2PI).sum(-1)

@@ -14,17 +14,17 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, _fit_context
+from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GroupShuffleSplit
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from skorch import NeuralNet
 from skorch.callbacks import EarlyStopping
 from skorch.helper import predefined_split
 
-from ._nn import ACTIVATIONS
+from ._nn import ACTIVATIONS, Standardize
 from ._validation import check_groups
 
 # Rows per forward pass when predicting on large arrays: bounds peak memory.
@@ -50,6 +50,11 @@ class BatchSlicer:
     A ``DataLoader`` indexes and collates row by row, which costs more than
     the forward pass of a small policy network; slicing keeps ``fit`` within
     a few percent of a hand-written torch loop.
+
+    Batches reach the module as ``module(x=..., target=...)``: policies that
+    encode the action (a CVAE), noise it (diffusion) or condition on its
+    earlier dimensions (autoregressive) need it in the forward pass; the
+    others ignore it.
     """
 
     def __init__(self, dataset, batch_size, shuffle=False, generator=None):
@@ -63,12 +68,14 @@ class BatchSlicer:
         n = len(X)
         if not self.shuffle:
             for start in range(0, n, size):
-                yield X[start : start + size], y[start : start + size]
+                xb, yb = X[start : start + size], y[start : start + size]
+                yield {"x": xb, "target": yb}, yb
             return
         order = torch.randperm(n, generator=self.generator).to(X.device)
         for start in range(0, n, size):
             rows = order[start : start + size]
-            yield X[rows], y[rows]
+            xb, yb = X[rows], y[rows]
+            yield {"x": xb, "target": yb}, yb
 
 
 class PolicyNet(NeuralNet):
@@ -110,6 +117,47 @@ def seeds(random_state, n):
     """``n`` int seeds drawn from ``random_state`` (``None``: fresh entropy)."""
     rng = check_random_state(random_state)
     return [int(s) for s in rng.randint(np.iinfo(np.int32).max, size=n)]
+
+
+# The parameters every policy shares, documented once; a policy's docstring
+# names the place with "%(training_parameters)s" and ``fill_doc`` fills it in.
+_TRAINING_PARAMETERS = """hidden_layer_sizes : array-like of shape (n_layers,), default=(256, 256)
+        Width of each hidden layer.
+    activation : {"relu", "tanh", "logistic", "identity"}, default="relu"
+        Activation of the hidden layers.
+    alpha : float, default=1e-4
+        Strength of the L2 penalty on the weights, as in ``MLPRegressor``.
+    batch_size : int or "auto", default="auto"
+        Minibatch size; ``"auto"`` is ``min(200, n_samples)``.
+    learning_rate_init : float, default=1e-3
+        Adam's learning rate.
+    max_iter : int, default=200
+        Maximum number of epochs.
+    tol : float, default=1e-4
+        Minimum improvement of the monitored loss that counts as progress.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the episodes (needs ``groups``)
+        and stop when their loss stops improving; the best weights are kept.
+        Otherwise stop when the training loss stops improving.
+    validation_fraction : float, default=0.1
+        Fraction of episodes held out with ``early_stopping``.
+    n_iter_no_change : int, default=10
+        Epochs without ``tol`` improvement before stopping.
+    warm_start : bool, default=False
+        Continue from the previous fit's weights and scaling.
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, batch shuffling and the validation
+        split, locally: the global torch and numpy states are not touched.
+    verbose : int, default=0
+        Print skorch's epoch table when positive.
+    device : str or torch.device, default="cpu"
+        Where the network trains and predicts, e.g. ``"cuda"``."""
+
+
+def fill_doc(cls):
+    """Class decorator: put the shared parameter docs into ``cls.__doc__``."""
+    cls.__doc__ = cls.__doc__.replace("%(training_parameters)s", _TRAINING_PARAMETERS)
+    return cls
 
 
 class BasePolicy(BaseEstimator):
@@ -188,6 +236,10 @@ class BasePolicy(BaseEstimator):
     def _make_criterion(self):
         """Return the loss as an ``nn.Module`` taking (module output, target)."""
         raise NotImplementedError
+
+    def _callbacks(self):
+        """Extra skorch callbacks, as ``(name, callback)`` pairs; run before early stopping."""
+        return []
 
     # ---------------------------------------------------------------- fitting
     def _hidden_sizes(self):
@@ -308,7 +360,7 @@ class BasePolicy(BaseEstimator):
             iterator_train=BatchSlicer,
             iterator_train__shuffle=True,
             iterator_valid=BatchSlicer,
-            callbacks=[
+            callbacks=self._callbacks() + [
                 (
                     "stopping",
                     EarlyStopping(
@@ -374,3 +426,75 @@ class BasePolicy(BaseEstimator):
                     else torch.cat(parts)
                 )
             return out if decode is None else decode(out)
+
+
+class ContinuousPolicy(RegressorMixin, BasePolicy):
+    """Base class of the policies for continuous actions. Not for direct use.
+
+    The module carries an ``action_scaler`` (a float64 ``Standardize``
+    fitted on the actions): the loss sees standardised actions, in which
+    every action dimension counts equally, and ``_to_actions`` maps back to
+    action units in one op.
+    """
+
+    _y_validation = {"multi_output": True, "y_numeric": True}
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
+
+    def _encode_target(self, y, reset):
+        y = np.require(np.asarray(y, dtype=np.float32).reshape(len(y), -1), requirements=["C", "W"])
+        if reset:
+            self.n_outputs_ = y.shape[1]
+        elif y.shape[1] != self.n_outputs_:
+            raise ValueError(
+                f"y has {y.shape[1]} action dimensions but the policy was fitted "
+                f"with {self.n_outputs_}; warm_start keeps the first fit's actions."
+            )
+        return torch.from_numpy(y)
+
+    def _action_scaler(self, y):
+        """The module's ``action_scaler``: fitted on ``y``, or empty for ``io.load``."""
+        return Standardize(self.n_outputs_, y, dtype=torch.float64)
+
+    def _training_target(self, target):
+        return self.net_.module_.action_scaler(target).float()
+
+    def _to_actions(self, z):
+        """Standardised actions (``..., n_outputs``) to action units, float64.
+
+        One fused op with float64 statistics; a single-output policy's
+        predictions are flattened in torch, cheaper than numpy's ravel after.
+        """
+        scaler = self.net_.module_.action_scaler
+        y = torch.addcmul(scaler.loc, z, scaler.scale)
+        return y.view(-1) if self.n_outputs_ == 1 and y.dim() == 2 else y
+
+    def _standardise(self, y):
+        """Actions in standardised units, and the log-Jacobian to subtract from densities."""
+        scaler = self.net_.module_.action_scaler
+        return scaler(y), scaler.scale.log().sum()
+
+    def _log_likelihood(self, X, y, log_prob):
+        """Validate ``y`` against ``X``; return ``log_prob(output, y)`` per row.
+
+        ``log_prob`` gets the module's output on ``X`` and the actions as a
+        float64 tensor of shape (n_samples, n_outputs) in action units.
+        """
+        output = self._forward(X)
+        n_rows = len(output[0] if isinstance(output, tuple) else output)
+        y = check_array(y, ensure_2d=False, dtype=np.float64, input_name="y")
+        y = y.reshape(len(y), -1)
+        if y.shape != (n_rows, self.n_outputs_):
+            raise ValueError(
+                f"y has shape {y.shape} but X and the policy call for "
+                f"{(n_rows, self.n_outputs_)} (rows, action dimensions)."
+            )
+        with torch.inference_mode():
+            return as_numpy(log_prob(output, torch.from_numpy(y).to(self.net_.device)))
+
+    def _generator(self, random_state):
+        """A torch generator seeded from ``random_state``, for ``sample``."""
+        return torch.Generator(device=self.net_.device).manual_seed(seeds(random_state, 1)[0])

@@ -1,4 +1,5 @@
 import pytest
+
 from sklearn_il.datasets import make_obstacle
 
 

@@ -1,6 +1,7 @@
 """Policies in Pipelines and searches, split by episode; torch threads in workers."""
 
 import numpy as np
+import pytest
 import torch
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV, GroupKFold, cross_validate
@@ -12,7 +13,6 @@ from sklearn_il.envs import OBSTACLE
 from sklearn_il.evaluation import make_rollout_scorer
 
 from .conftest import FAST
-import pytest
 
 pytestmark = pytest.mark.filterwarnings("ignore", category=ConvergenceWarning)
 

@@ -9,7 +9,13 @@ import gymnasium as gym
 
 from sklearn_il import BCRegressor
 from sklearn_il.datasets import collect_demonstrations, make_obstacle, make_winding_road
-from sklearn_il.envs import OBSTACLE, WINDING_ROAD, ObstacleExpert, WindingRoadEnv, WindingRoadExpert
+from sklearn_il.envs import (
+    OBSTACLE,
+    WINDING_ROAD,
+    ObstacleExpert,
+    WindingRoadEnv,
+    WindingRoadExpert,
+)
 from sklearn_il.evaluation import evaluate_policy
 
 POLICY = dict(hidden_layer_sizes=(64, 64), max_iter=100, random_state=0)

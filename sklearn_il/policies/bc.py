@@ -1,23 +1,19 @@
 """Behaviour cloning: maximum likelihood on expert (observation, action) pairs."""
 
-import math
-
 import numpy as np
 import torch
 import torch.nn.functional as F
-from sklearn.base import ClassifierMixin, RegressorMixin
-from sklearn.utils._param_validation import StrOptions
+from sklearn.base import ClassifierMixin
 from sklearn.utils._available_if import available_if
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_array
 from torch import nn
 
-from .._nn import MLPPolicy, Standardize
-from ..base import BasePolicy, as_numpy, seeds
+from .._nn import MLPPolicy, gaussian_log_prob
+from ..base import BasePolicy, ContinuousPolicy, as_numpy, fill_doc
 
 # robomimic's floor on the standard deviation of its Gaussian head.
 _MIN_STD = 0.01
-_LOG_2PI = math.log(2 * math.pi)
 
 
 def _gaussian(output):
@@ -26,19 +22,15 @@ def _gaussian(output):
     return mean, F.softplus(raw) + _MIN_STD
 
 
-def _gaussian_log_prob(y, mean, std):
-    """Log-density of a diagonal Gaussian, summed over the last axis."""
-    return (-0.5 * ((y - mean) / std) ** 2 - std.log() - 0.5 * _LOG_2PI).sum(-1)
-
-
 class GaussianNLL(nn.Module):
     """Negative log-likelihood of the target under the predicted Gaussian."""
 
     def forward(self, output, target):
-        return -_gaussian_log_prob(target, *_gaussian(output)).mean()
+        return -gaussian_log_prob(target, *_gaussian(output)).mean()
 
 
-class BCRegressor(RegressorMixin, BasePolicy):
+@fill_doc
+class BCRegressor(ContinuousPolicy):
     """Behaviour cloning for continuous actions.
 
     An MLP maps observations to actions and is trained by maximum likelihood
@@ -58,37 +50,7 @@ class BCRegressor(RegressorMixin, BasePolicy):
         repeats the prediction. ``"gaussian"``: learned state-dependent
         diagonal variance (softplus, floored at 0.01 in standardised units),
         trained by negative log-likelihood; enables ``score_samples``.
-    hidden_layer_sizes : array-like of shape (n_layers,), default=(256, 256)
-        Width of each hidden layer.
-    activation : {"relu", "tanh", "logistic", "identity"}, default="relu"
-        Activation of the hidden layers.
-    alpha : float, default=1e-4
-        Strength of the L2 penalty on the weights, as in ``MLPRegressor``.
-    batch_size : int or "auto", default="auto"
-        Minibatch size; ``"auto"`` is ``min(200, n_samples)``.
-    learning_rate_init : float, default=1e-3
-        Adam's learning rate.
-    max_iter : int, default=200
-        Maximum number of epochs.
-    tol : float, default=1e-4
-        Minimum improvement of the monitored loss that counts as progress.
-    early_stopping : bool, default=False
-        Hold out ``validation_fraction`` of the episodes (needs ``groups``)
-        and stop when their loss stops improving; the best weights are kept.
-        Otherwise stop when the training loss stops improving.
-    validation_fraction : float, default=0.1
-        Fraction of episodes held out with ``early_stopping``.
-    n_iter_no_change : int, default=10
-        Epochs without ``tol`` improvement before stopping.
-    warm_start : bool, default=False
-        Continue from the previous fit's weights and scaling.
-    random_state : int, RandomState instance or None, default=None
-        Seeds weight initialisation, batch shuffling and the validation
-        split, locally: the global torch and numpy states are not touched.
-    verbose : int, default=0
-        Print skorch's epoch table when positive.
-    device : str or torch.device, default="cpu"
-        Where the network trains and predicts, e.g. ``"cuda"``.
+    %(training_parameters)s
 
     Attributes
     ----------
@@ -125,7 +87,6 @@ class BCRegressor(RegressorMixin, BasePolicy):
         **BasePolicy._parameter_constraints,
         "loss": [StrOptions({"mse", "gaussian"})],
     }
-    _y_validation = {"multi_output": True, "y_numeric": True}
 
     def __init__(
         self,
@@ -164,22 +125,6 @@ class BCRegressor(RegressorMixin, BasePolicy):
         )
         self.loss = loss
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.target_tags.multi_output = True
-        return tags
-
-    def _encode_target(self, y, reset):
-        y = np.require(np.asarray(y, dtype=np.float32).reshape(len(y), -1), requirements=['C', 'W'])
-        if reset:
-            self.n_outputs_ = y.shape[1]
-        elif y.shape[1] != self.n_outputs_:
-            raise ValueError(
-                f"y has {y.shape[1]} action dimensions but the policy was fitted "
-                f"with {self.n_outputs_}; warm_start keeps the first fit's actions."
-            )
-        return torch.from_numpy(y)
-
     def _build_module(self, X=None, y=None):
         n_heads = 2 if self.loss == "gaussian" else 1
         return MLPPolicy(
@@ -188,11 +133,8 @@ class BCRegressor(RegressorMixin, BasePolicy):
             self._hidden_sizes(),
             self.activation,
             X=X,
-            action_scaler=Standardize(self.n_outputs_, y, dtype=torch.float64),
+            action_scaler=self._action_scaler(y),
         )
-
-    def _training_target(self, target):
-        return self.net_.module_.action_scaler(target).float()
 
     def _make_criterion(self):
         return GaussianNLL() if self.loss == "gaussian" else nn.MSELoss()
@@ -206,16 +148,6 @@ class BCRegressor(RegressorMixin, BasePolicy):
     def _decode_mean(self, output):
         """The module's output to mean actions."""
         return self._to_actions(output if self.loss == "mse" else output[:, : self.n_outputs_])
-
-    def _to_actions(self, z):
-        """Standardised actions to action units, as a float64 tensor.
-
-        One fused op with float64 statistics; a single-output policy's
-        actions are flattened in torch, cheaper than numpy's ravel after.
-        """
-        scaler = self.net_.module_.action_scaler
-        y = torch.addcmul(scaler.loc, z, scaler.scale)
-        return y.view(-1) if self.n_outputs_ == 1 and y.dim() == 2 else y
 
     def predict(self, X):
         """Predict the mean action for each observation.
@@ -250,13 +182,13 @@ class BCRegressor(RegressorMixin, BasePolicy):
             With ``loss="mse"`` the policy is deterministic and every draw
             equals ``predict``.
         """
-        generator = torch.Generator().manual_seed(seeds(random_state, 1)[0])
+        generator = self._generator(random_state)
 
         def draw(output):
             mean, std = self._mean_std(output)
             z = mean.unsqueeze(1).expand(-1, int(n_samples), -1)
             if std is not None:
-                noise = torch.randn(z.shape, generator=generator).to(z.device)
+                noise = torch.randn(z.shape, generator=generator, device=z.device)
                 z = z + std.unsqueeze(1) * noise
             return self._to_actions(z)
 
@@ -278,21 +210,16 @@ class BCRegressor(RegressorMixin, BasePolicy):
         log_likelihood : ndarray of shape (n_samples,)
             Log-density of each action, in the units of ``y``.
         """
-        mean, std = self._forward(X, self._mean_std)
-        y = check_array(y, ensure_2d=False, dtype=np.float64, input_name="y")
-        y = y.reshape(len(y), -1)
-        if y.shape != tuple(mean.shape):
-            raise ValueError(
-                f"y has shape {y.shape} but X and the policy call for "
-                f"{tuple(mean.shape)} (rows, action dimensions)."
-            )
-        scaler = self.net_.module_.action_scaler
-        with torch.inference_mode():
-            z = scaler(torch.from_numpy(y).to(mean.device))
-            log_prob = _gaussian_log_prob(z, mean.double(), std.double()) - scaler.scale.log().sum()
-        return as_numpy(log_prob)
+
+        def log_prob(output, y):
+            mean, std = _gaussian(output.double())
+            z, log_det = self._standardise(y)
+            return gaussian_log_prob(z, mean, std) - log_det
+
+        return self._log_likelihood(X, y, log_prob)
 
 
+@fill_doc
 class BCClassifier(ClassifierMixin, BasePolicy):
     """Behaviour cloning for discrete actions.
 
@@ -303,35 +230,7 @@ class BCClassifier(ClassifierMixin, BasePolicy):
 
     Parameters
     ----------
-    hidden_layer_sizes : array-like of shape (n_layers,), default=(256, 256)
-        Width of each hidden layer.
-    activation : {"relu", "tanh", "logistic", "identity"}, default="relu"
-        Activation of the hidden layers.
-    alpha : float, default=1e-4
-        Strength of the L2 penalty on the weights, as in ``MLPClassifier``.
-    batch_size : int or "auto", default="auto"
-        Minibatch size; ``"auto"`` is ``min(200, n_samples)``.
-    learning_rate_init : float, default=1e-3
-        Adam's learning rate.
-    max_iter : int, default=200
-        Maximum number of epochs.
-    tol : float, default=1e-4
-        Minimum improvement of the monitored loss that counts as progress.
-    early_stopping : bool, default=False
-        Hold out ``validation_fraction`` of the episodes (needs ``groups``)
-        and stop when their loss stops improving; the best weights are kept.
-    validation_fraction : float, default=0.1
-        Fraction of episodes held out with ``early_stopping``.
-    n_iter_no_change : int, default=10
-        Epochs without ``tol`` improvement before stopping.
-    warm_start : bool, default=False
-        Continue from the previous fit's weights; labels must be known.
-    random_state : int, RandomState instance or None, default=None
-        Seeds initialisation, shuffling and the validation split, locally.
-    verbose : int, default=0
-        Print skorch's epoch table when positive.
-    device : str or torch.device, default="cpu"
-        Where the network trains and predicts.
+    %(training_parameters)s
 
     Attributes
     ----------
