@@ -1,8 +1,22 @@
 """Imitation learning with the scikit-learn API."""
 
 from . import envs  # noqa: F401  (registers the built-in gymnasium tasks)
-from .policies import BCClassifier, BCRegressor
+from .policies import (
+    AutoregressiveBC,
+    BCClassifier,
+    BCRegressor,
+    DiffusionBC,
+    LatentBC,
+    MixtureDensityBC,
+)
 
 __version__ = "0.1.0"
 
-__all__ = ["BCClassifier", "BCRegressor"]
+__all__ = [
+    "AutoregressiveBC",
+    "BCClassifier",
+    "BCRegressor",
+    "DiffusionBC",
+    "LatentBC",
+    "MixtureDensityBC",
+]

@@ -8,6 +8,7 @@ policy subclass supplies four things: how to encode the target
 and friends, through ``_forward``).
 """
 
+import inspect
 import math
 import warnings
 from numbers import Integral, Real
@@ -121,27 +122,27 @@ def seeds(random_state, n):
 
 # The parameters every policy shares, documented once; a policy's docstring
 # names the place with "%(training_parameters)s" and ``fill_doc`` fills it in.
-_TRAINING_PARAMETERS = """hidden_layer_sizes : array-like of shape (n_layers,), default=(256, 256)
+_TRAINING_PARAMETERS = """hidden_layer_sizes : array-like of shape (n_layers,), default={hidden_layer_sizes}
         Width of each hidden layer.
-    activation : {"relu", "tanh", "logistic", "identity"}, default="relu"
+    activation : {{"relu", "tanh", "logistic", "identity"}}, default="relu"
         Activation of the hidden layers.
-    alpha : float, default=1e-4
+    alpha : float, default={alpha}
         Strength of the L2 penalty on the weights, as in ``MLPRegressor``.
     batch_size : int or "auto", default="auto"
         Minibatch size; ``"auto"`` is ``min(200, n_samples)``.
-    learning_rate_init : float, default=1e-3
+    learning_rate_init : float, default={learning_rate_init}
         Adam's learning rate.
-    max_iter : int, default=200
+    max_iter : int, default={max_iter}
         Maximum number of epochs.
-    tol : float, default=1e-4
+    tol : float, default={tol}
         Minimum improvement of the monitored loss that counts as progress.
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the episodes (needs ``groups``)
         and stop when their loss stops improving; the best weights are kept.
         Otherwise stop when the training loss stops improving.
-    validation_fraction : float, default=0.1
+    validation_fraction : float, default={validation_fraction}
         Fraction of episodes held out with ``early_stopping``.
-    n_iter_no_change : int, default=10
+    n_iter_no_change : int, default={n_iter_no_change}
         Epochs without ``tol`` improvement before stopping.
     warm_start : bool, default=False
         Continue from the previous fit's weights and scaling.
@@ -155,8 +156,17 @@ _TRAINING_PARAMETERS = """hidden_layer_sizes : array-like of shape (n_layers,), 
 
 
 def fill_doc(cls):
-    """Class decorator: put the shared parameter docs into ``cls.__doc__``."""
-    cls.__doc__ = cls.__doc__.replace("%(training_parameters)s", _TRAINING_PARAMETERS)
+    """Class decorator: put the shared parameter docs into ``cls.__doc__``.
+
+    The defaults shown are read from ``cls.__init__``, so a policy that
+    needs a different default documents it truthfully.
+    """
+    defaults = {
+        name: repr(p.default) for name, p in inspect.signature(cls.__init__).parameters.items()
+    }
+    cls.__doc__ = cls.__doc__.replace(
+        "%(training_parameters)s", _TRAINING_PARAMETERS.format_map(defaults)
+    )
     return cls
 
 
@@ -217,9 +227,19 @@ class BasePolicy(BaseEstimator):
         self.device = device
 
     # ------------------------------------------------------------------ hooks
-    def _encode_target(self, y, reset):
-        """Return the training target as a float or long tensor (CPU)."""
+    def _encode_target(self, y, reset, groups=None):
+        """Return the training target as a float or long tensor (CPU).
+
+        ``groups`` (episode ids, or None) is there for targets that span
+        several steps of an episode.
+        """
         raise NotImplementedError
+
+    def _groups_required_by(self):
+        """What needs ``groups`` with these parameters (for the error), or None."""
+        if self.early_stopping:
+            return "early_stopping=True (it holds out whole episodes)"
+        return None
 
     def _build_module(self, X=None, y=None):
         """Return the policy's module; tensors ``X``, ``y`` set its scaling.
@@ -238,7 +258,7 @@ class BasePolicy(BaseEstimator):
         raise NotImplementedError
 
     def _callbacks(self):
-        """Extra skorch callbacks, as ``(name, callback)`` pairs; run before early stopping."""
+        """Extra skorch callbacks, as ``(name, callback)`` pairs; run after early stopping."""
         return []
 
     # ---------------------------------------------------------------- fitting
@@ -271,14 +291,8 @@ class BasePolicy(BaseEstimator):
         """
         warm = self.warm_start and hasattr(self, "net_")
         X, y = validate_data(self, X, y, reset=not warm, dtype=np.float32, **self._y_validation)
-        groups = check_groups(
-            groups,
-            X.shape[0],
-            required_by="early_stopping=True (it holds out whole episodes)"
-            if self.early_stopping
-            else None,
-        )
-        target = self._encode_target(y, reset=not warm)
+        groups = check_groups(groups, X.shape[0], required_by=self._groups_required_by())
+        target = self._encode_target(y, reset=not warm, groups=groups)
         seed, shuffle_seed, split_seed = seeds(self.random_state, 3)
         X_t = torch.from_numpy(np.require(X, requirements=['C', 'W']))
 
@@ -360,7 +374,7 @@ class BasePolicy(BaseEstimator):
             iterator_train=BatchSlicer,
             iterator_train__shuffle=True,
             iterator_valid=BatchSlicer,
-            callbacks=self._callbacks() + [
+            callbacks=[
                 (
                     "stopping",
                     EarlyStopping(
@@ -371,7 +385,8 @@ class BasePolicy(BaseEstimator):
                         load_best=self.early_stopping,
                     ),
                 )
-            ],
+            ]
+            + self._callbacks(),
             device=self.device,
             **settings,
         )
@@ -444,7 +459,7 @@ class ContinuousPolicy(RegressorMixin, BasePolicy):
         tags.target_tags.multi_output = True
         return tags
 
-    def _encode_target(self, y, reset):
+    def _encode_target(self, y, reset, groups=None):
         y = np.require(np.asarray(y, dtype=np.float32).reshape(len(y), -1), requirements=["C", "W"])
         if reset:
             self.n_outputs_ = y.shape[1]
@@ -497,4 +512,5 @@ class ContinuousPolicy(RegressorMixin, BasePolicy):
 
     def _generator(self, random_state):
         """A torch generator seeded from ``random_state``, for ``sample``."""
+        check_is_fitted(self)
         return torch.Generator(device=self.net_.device).manual_seed(seeds(random_state, 1)[0])

@@ -9,6 +9,7 @@ from ._rollout import run_episodes
 __all__ = [
     "Demonstrations",
     "collect_demonstrations",
+    "make_gates",
     "make_obstacle",
     "make_point_reach",
     "make_winding_road",
@@ -94,6 +95,42 @@ def make_obstacle(n_episodes=50, *, random_state=None, return_X_y=True):
     (2, 1, 3)
     """
     return _make_task(envs.OBSTACLE, envs.ObstacleExpert(), n_episodes, random_state, return_X_y)
+
+
+def make_gates(n_episodes=50, *, random_state=None, return_X_y=True):
+    """Demonstrations of the two-gate task: a bimodal 2-D action.
+
+    The expert steers both action dimensions towards one of two gates,
+    ``(1, 1)`` or ``(-1, -1)``, chosen at random in each episode: the modes
+    differ in both dimensions at once, so the dimensions must be chosen
+    together.
+
+    Parameters
+    ----------
+    n_episodes : int, default=50
+        Number of demonstrated episodes (30 steps each).
+    random_state : int, RandomState instance or None, default=None
+        Seeds the episodes and the expert's choice of gate.
+    return_X_y : bool, default=True
+        Return ``(X, y, groups)``; otherwise a Bunch (see ``make_obstacle``).
+
+    Returns
+    -------
+    X : ndarray of shape (n_steps, 3)
+        Observations ``(x, y1, y2)``.
+    y : ndarray of shape (n_steps, 2)
+        Lateral speed commands.
+    groups : ndarray of shape (n_steps,)
+        Episode ids.
+
+    Examples
+    --------
+    >>> from sklearn_il.datasets import make_gates
+    >>> X, y, groups = make_gates(n_episodes=3, random_state=0)
+    >>> X.shape[1], y.shape[1], len(set(groups))
+    (3, 2, 3)
+    """
+    return _make_task(envs.GATES, envs.GatesExpert(), n_episodes, random_state, return_X_y)
 
 
 def make_winding_road(n_episodes=20, *, random_state=None, return_X_y=True):

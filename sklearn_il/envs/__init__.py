@@ -4,6 +4,7 @@
 id                             what it shows
 =============================  ==============================================
 ``sklearn_il/Obstacle-v0``     two action modes in the same state (the tree)
+``sklearn_il/Gates-v0``        two modes of a 2-D action whose dimensions must agree
 ``sklearn_il/WindingRoad-v0``  compounding error off the expert's states
 ``sklearn_il/PointReach-v0``   goal reaching, for goal-conditioned policies
 =============================  ==============================================
@@ -11,16 +12,19 @@ id                             what it shows
 
 import gymnasium as gym
 
+from .gates import GatesEnv, GatesExpert
 from .obstacle import ObstacleEnv, ObstacleExpert
 from .point_reach import PointReachEnv, PointReachExpert
 from .winding_road import WindingRoadEnv, WindingRoadExpert
 
 OBSTACLE = "sklearn_il/Obstacle-v0"
+GATES = "sklearn_il/Gates-v0"
 WINDING_ROAD = "sklearn_il/WindingRoad-v0"
 POINT_REACH = "sklearn_il/PointReach-v0"
 
 _TASKS = {
     OBSTACLE: (ObstacleEnv, 60),
+    GATES: (GatesEnv, 60),
     WINDING_ROAD: (WindingRoadEnv, 200),
     POINT_REACH: (PointReachEnv, 50),
 }
@@ -29,9 +33,12 @@ for _id, (_cls, _steps) in _TASKS.items():
         gym.register(_id, entry_point=_cls, max_episode_steps=_steps)
 
 __all__ = [
+    "GATES",
     "OBSTACLE",
     "POINT_REACH",
     "WINDING_ROAD",
+    "GatesEnv",
+    "GatesExpert",
     "ObstacleEnv",
     "ObstacleExpert",
     "PointReachEnv",

@@ -1,5 +1,16 @@
 """Policies: estimators that map observations to actions."""
 
+from .autoregressive import AutoregressiveBC
 from .bc import BCClassifier, BCRegressor
+from .diffusion import DiffusionBC
+from .latent import LatentBC
+from .mixture import MixtureDensityBC
 
-__all__ = ["BCClassifier", "BCRegressor"]
+__all__ = [
+    "AutoregressiveBC",
+    "BCClassifier",
+    "BCRegressor",
+    "DiffusionBC",
+    "LatentBC",
+    "MixtureDensityBC",
+]

@@ -263,7 +263,7 @@ class BCClassifier(ClassifierMixin, BasePolicy):
     array(['left', 'right'], dtype='<U5')
     """
 
-    def _encode_target(self, y, reset):
+    def _encode_target(self, y, reset, groups=None):
         check_classification_targets(y)
         if reset:
             self.classes_, codes = np.unique(y, return_inverse=True)

@@ -1,0 +1,395 @@
+"""Diffusion policy: DDPM training, DDIM sampling, an MLP denoiser."""
+
+import math
+from numbers import Integral
+
+import numpy as np
+import torch
+from skorch.callbacks import Callback
+from sklearn.utils._param_validation import Interval
+from torch import nn
+
+from .._nn import Standardize, mlp
+from .._validation import episode_starts
+from ..base import ContinuousPolicy, as_numpy, fill_doc
+
+# Width of the sinusoidal timestep embedding (Diffusion Policy: 128-256).
+_TIME_EMBEDDING = 128
+
+
+def cosine_alphas_cumprod(n_steps, s=0.008, max_beta=0.999):
+    """Cumulative signal fractions of the cosine schedule (``squaredcos_cap_v2``)."""
+    f = [math.cos((t / n_steps + s) / (1 + s) * math.pi / 2) ** 2 for t in range(n_steps + 1)]
+    betas = torch.tensor([min(1 - f[t + 1] / f[t], max_beta) for t in range(n_steps)])
+    return torch.cumprod(1 - betas.double(), 0)
+
+
+def sinusoidal_embedding(n_steps, dim):
+    """One row of sine and cosine features per diffusion timestep."""
+    half = dim // 2
+    freqs = torch.exp(-math.log(10000.0) * torch.arange(half) / (half - 1))
+    angles = torch.arange(n_steps).unsqueeze(1) * freqs
+    return torch.cat([angles.sin(), angles.cos()], dim=1)
+
+
+class Denoiser(nn.Module):
+    """Predicts the noise in a noised action chunk, given observation and timestep.
+
+    An MLP on ``(observation, noised actions, timestep embedding)``. Its
+    first layer is kept as the sum of three terms, so that a sampler
+    computes the observation's term once per call, not once per step.
+
+    In training (``target`` given) it noises the target at random timesteps
+    and returns the predicted and the true noise; without a target it
+    returns the standardised observation, for the policy's sampler.
+    """
+
+    def __init__(self, n_features, n_actions, hidden_layer_sizes, activation, n_steps,
+                 X=None, action_scaler=None, low=None, high=None, noise=None):
+        super().__init__()
+        self.obs_scaler = Standardize(n_features, X)
+        self.action_scaler = action_scaler
+        body = mlp(n_features + n_actions + _TIME_EMBEDDING, hidden_layer_sizes, n_actions,
+                   activation)
+        self.first, self.rest = body[0], body[1:]
+        self.widths = [n_features, n_actions, _TIME_EMBEDDING]
+        # Derived from the parameters: not saved with the weights.
+        self.register_buffer("alphas_cumprod", cosine_alphas_cumprod(n_steps).float(), persistent=False)
+        self.register_buffer("time_embedding", sinusoidal_embedding(n_steps, _TIME_EMBEDDING),
+                             persistent=False)
+        # Range of the standardised training actions, and predict's fixed noise.
+        self.register_buffer("low", torch.zeros(n_actions) if low is None else low)
+        self.register_buffer("high", torch.zeros(n_actions) if high is None else high)
+        self.register_buffer("noise", torch.zeros(n_actions) if noise is None else noise)
+
+    def condition(self, obs, t):
+        """First-layer terms of the observations and of the timestep(s) ``t``."""
+        w_obs, _, w_time = self.first.weight.split(self.widths, dim=1)
+        return torch.addmm(self.first.bias, obs, w_obs.T), self.time_embedding[t] @ w_time.T
+
+    def denoise(self, obs_term, time_term, actions):
+        """Predicted noise in ``actions``, given the terms from :meth:`condition`."""
+        w_actions = self.first.weight.split(self.widths, dim=1)[1]
+        return self.rest(torch.addmm(obs_term + time_term, actions, w_actions.T))
+
+    def forward(self, x, target=None):
+        obs = self.obs_scaler(x)
+        if target is None:
+            return obs
+        t = torch.randint(len(self.alphas_cumprod), (len(x),), device=x.device)
+        noise = torch.randn_like(target)
+        signal = self.alphas_cumprod[t].unsqueeze(1)
+        noised = signal.sqrt() * target + (1 - signal).sqrt() * noise
+        return self.denoise(*self.condition(obs, t), noised), noise
+
+
+class NoiseMSE(nn.Module):
+    """Epsilon prediction: squared error between predicted and true noise."""
+
+    def forward(self, output, target):
+        predicted, noise = output
+        return nn.functional.mse_loss(predicted, noise)
+
+
+class WeightEMA(Callback):
+    """Exponential moving average of the weights, swapped in when training ends.
+
+    The decay warms up as in Diffusion Policy's ``EMAModel``:
+    ``1 - (1 + step) ** -0.75``, capped at 0.9999, so that early, random
+    weights fade quickly.
+    """
+
+    def on_train_begin(self, net, **kwargs):
+        self.params_ = list(net.module_.parameters())
+        self.shadow_ = [p.detach().clone() for p in self.params_]
+        self.step_ = 0
+
+    def on_batch_end(self, net, training=False, **kwargs):
+        if not training:
+            return
+        self.step_ += 1
+        weight = 1 - min(1 - (1 + self.step_) ** -0.75, 0.9999)
+        with torch.no_grad():
+            for shadow, param in zip(self.shadow_, self.params_):
+                shadow.lerp_(param, weight)
+
+    def on_train_end(self, net, **kwargs):
+        with torch.no_grad():
+            for shadow, param in zip(self.shadow_, self.params_):
+                param.copy_(shadow)
+        del self.params_, self.shadow_
+
+
+def chunk_rows(groups, n_rows, horizon):
+    """For each row, the rows of its next ``horizon`` steps, repeating the episode's last."""
+    ends = np.full(n_rows, n_rows - 1)
+    if groups is not None:
+        starts = episode_starts(groups)
+        last = np.r_[starts[1:] - 1, n_rows - 1]
+        ends = np.repeat(last, np.diff(np.r_[starts, n_rows]))
+    return np.minimum(np.arange(n_rows)[:, None] + np.arange(horizon), ends[:, None])
+
+
+@fill_doc
+class DiffusionBC(ContinuousPolicy):
+    """Diffusion policy: actions denoised from noise, conditioned on the observation.
+
+    A denoising diffusion model of the expert's action given the observation
+    (Chi et al., 2023). Training (DDPM): an action is noised to a random
+    step of ``n_diffusion_steps`` (cosine schedule) and an MLP, given the
+    observation, the noised action and a sinusoidal embedding of the step,
+    predicts the noise. Acting (DDIM): ``n_inference_steps`` deterministic
+    denoising steps turn noise into an action, the predicted clean action
+    clipped at each step to the range seen in training. An exponential
+    moving average of the weights is what the fitted policy uses.
+
+    Any distribution of actions can be represented, so the modes of a
+    multimodal expert are kept apart. ``predict`` denoises from one noise
+    draw fixed at fit time (seeded by ``random_state``), the same for every
+    row: deterministic, and one mode per state, never their average.
+    ``sample`` denoises fresh draws.
+
+    With ``horizon > 1`` the policy predicts a chunk of the next ``horizon``
+    actions (action chunking); ``predict`` returns the first action of each
+    chunk, :meth:`predict_chunk` the whole chunk, and the rollout tools of
+    :mod:`sklearn_il.evaluation` execute ``n_action_steps`` actions of each
+    chunk before asking again.
+
+    Parameters
+    ----------
+    n_diffusion_steps : int, default=100
+        Steps of the training noise schedule.
+    n_inference_steps : int, default=10
+        DDIM denoising steps when acting; at most ``n_diffusion_steps``.
+    horizon : int, default=1
+        Actions predicted per call. Above 1, ``fit`` needs ``groups``: a
+        chunk stops at its episode's end (the last action repeats).
+    n_action_steps : int or None, default=None
+        Actions of each chunk the rollout tools execute before the next
+        prediction; ``None`` executes the whole chunk. At most ``horizon``.
+    %(training_parameters)s
+
+    Attributes
+    ----------
+    net_ : skorch.NeuralNet
+        The fitted skorch net; its module is the denoiser.
+    n_features_in_ : int
+        Number of observation features seen during fit.
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of features seen during fit, when ``X`` has string column names.
+    n_outputs_ : int
+        Number of action dimensions.
+    n_iter_ : int
+        Number of epochs run.
+    loss_curve_ : list of float
+        Training loss (noise prediction error) at each epoch.
+
+    See Also
+    --------
+    MixtureDensityBC : A mixture of Gaussians; exact likelihood.
+
+    Notes
+    -----
+    The loss is an average over random noise levels, so it is noisy from
+    epoch to epoch; hence the longer default patience,
+    ``n_iter_no_change=50``. With ``early_stopping=True`` the weights
+    returned are the moving average at the epoch training stopped.
+
+    Examples
+    --------
+    >>> from sklearn_il import DiffusionBC
+    >>> from sklearn_il.datasets import make_obstacle
+    >>> X, y, groups = make_obstacle(n_episodes=5, random_state=0)
+    >>> policy = DiffusionBC(hidden_layer_sizes=(32,), max_iter=5, random_state=0)
+    >>> policy.fit(X, y).predict(X[:2]).shape
+    (2,)
+    >>> chunked = DiffusionBC(horizon=4, n_action_steps=2, hidden_layer_sizes=(32,),
+    ...                       max_iter=5, random_state=0).fit(X, y, groups=groups)
+    >>> chunked.predict_chunk(X[:2]).shape
+    (2, 4, 1)
+    """
+
+    _parameter_constraints = {
+        **ContinuousPolicy._parameter_constraints,
+        "n_diffusion_steps": [Interval(Integral, 2, None, closed="left")],
+        "n_inference_steps": [Interval(Integral, 1, None, closed="left")],
+        "horizon": [Interval(Integral, 1, None, closed="left")],
+        "n_action_steps": [Interval(Integral, 1, None, closed="left"), None],
+    }
+
+    def __init__(
+        self,
+        *,
+        n_diffusion_steps=100,
+        n_inference_steps=10,
+        horizon=1,
+        n_action_steps=None,
+        hidden_layer_sizes=(256, 256),
+        activation="relu",
+        alpha=1e-4,
+        batch_size="auto",
+        learning_rate_init=1e-3,
+        max_iter=200,
+        tol=1e-4,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=50,
+        warm_start=False,
+        random_state=None,
+        verbose=0,
+        device="cpu",
+    ):
+        super().__init__(
+            hidden_layer_sizes=hidden_layer_sizes,
+            activation=activation,
+            alpha=alpha,
+            batch_size=batch_size,
+            learning_rate_init=learning_rate_init,
+            max_iter=max_iter,
+            tol=tol,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            n_iter_no_change=n_iter_no_change,
+            warm_start=warm_start,
+            random_state=random_state,
+            verbose=verbose,
+            device=device,
+        )
+        self.n_diffusion_steps = n_diffusion_steps
+        self.n_inference_steps = n_inference_steps
+        self.horizon = horizon
+        self.n_action_steps = n_action_steps
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.non_deterministic = True  # the training loss draws noise levels on the fly
+        return tags
+
+    def _groups_required_by(self):
+        if self.horizon > 1:
+            return f"horizon={self.horizon} (action chunks stop at episode ends)"
+        return super()._groups_required_by()
+
+    def _encode_target(self, y, reset, groups=None):
+        if self.n_inference_steps > self.n_diffusion_steps:
+            raise ValueError(
+                f"n_inference_steps={self.n_inference_steps} exceeds "
+                f"n_diffusion_steps={self.n_diffusion_steps}."
+            )
+        if self.n_action_steps is not None and self.n_action_steps > self.horizon:
+            raise ValueError(
+                f"n_action_steps={self.n_action_steps} exceeds horizon={self.horizon}: "
+                "a chunk has only horizon actions to execute."
+            )
+        y = super()._encode_target(y, reset)
+        # Each row's target: its own action and those of the next steps, flattened.
+        return y[torch.from_numpy(chunk_rows(groups, len(y), self.horizon))].flatten(1)
+
+    def _build_module(self, X=None, y=None):
+        n_actions = self.horizon * self.n_outputs_
+        scaler = self._action_scaler(None if y is None else y.view(-1, self.n_outputs_))
+        low = high = noise = None
+        if y is not None:
+            z = scaler(y.view(len(y), self.horizon, -1).double()).float().flatten(1)
+            low, high = z.min(0).values, z.max(0).values
+            noise = torch.randn(n_actions)  # seeded by fit, from random_state
+        return Denoiser(self.n_features_in_, n_actions, self._hidden_sizes(), self.activation,
+                        self.n_diffusion_steps, X=X, action_scaler=scaler,
+                        low=low, high=high, noise=noise)
+
+    def _training_target(self, target):
+        scaler = self.net_.module_.action_scaler
+        return scaler(target.view(len(target), self.horizon, -1)).float().flatten(1)
+
+    def _make_criterion(self):
+        return NoiseMSE()
+
+    def _callbacks(self):
+        return [("ema", WeightEMA())]
+
+    def _denoise(self, obs, x):
+        """DDIM (deterministic) from noise ``x`` to standardised action chunks."""
+        module = self.net_.module_
+        n_steps = self.n_diffusion_steps
+        # "Trailing" timesteps: the first step starts at pure noise (t = T - 1).
+        steps = (torch.linspace(n_steps, 0, self.n_inference_steps + 1).round().long() - 1).tolist()
+        signal = module.alphas_cumprod.tolist() + [1.0]  # index -1: the clean action
+        obs_term, time_terms = module.condition(obs, steps[:-1])
+        for i, (t, t_next) in enumerate(zip(steps[:-1], steps[1:])):
+            a, a_next = signal[t], signal[t_next]
+            eps = module.denoise(obs_term, time_terms[i], x)
+            # Predicted clean action, clipped to the training range; then the
+            # DDIM step x <- sqrt(a_next) clean + sqrt(1 - a_next) eps, with
+            # eps recomputed from the clipped clean action, in fused form.
+            clean = torch.add(x, eps, alpha=-math.sqrt(1 - a)).mul_(1 / math.sqrt(a))
+            clean = clean.clamp_(module.low, module.high)
+            keep = math.sqrt((1 - a_next) / (1 - a))
+            x = clean.mul_(math.sqrt(a_next) - keep * math.sqrt(a)).add_(x, alpha=keep)
+        return x
+
+    def _decode_chunk(self, obs):
+        z = self._denoise(obs, self.net_.module_.noise.expand(len(obs), -1))
+        return self._to_actions(z.view(len(obs), self.horizon, self.n_outputs_))
+
+    def predict(self, X):
+        """Denoise one action per observation from the policy's fixed noise.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Observations.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            Actions (the first of each chunk); 1-D when the policy has one
+            action dimension.
+        """
+
+        def first_action(obs):
+            z = self._denoise(obs, self.net_.module_.noise.expand(len(obs), -1))
+            return self._to_actions(z[:, : self.n_outputs_])
+
+        return as_numpy(self._forward(X, first_action))
+
+    def predict_chunk(self, X):
+        """Denoise the next ``horizon`` actions per observation.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Observations.
+
+        Returns
+        -------
+        chunks : ndarray of shape (n_samples, horizon, n_outputs)
+        """
+        return as_numpy(self._forward(X, self._decode_chunk))
+
+    def sample(self, X, n_samples=1, random_state=None):
+        """Denoise fresh noise draws into actions.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_rows, n_features)
+            Observations.
+        n_samples : int, default=1
+            Draws per observation.
+        random_state : int, RandomState instance or None, default=None
+            Seeds the noise.
+
+        Returns
+        -------
+        actions : ndarray of shape (n_rows, n_samples, n_outputs)
+            First action of each sampled chunk.
+        """
+        generator = self._generator(random_state)
+
+        def draw(obs):
+            n, m = len(obs), int(n_samples)
+            noise = torch.randn((n * m, len(self.net_.module_.noise)), generator=generator,
+                                device=obs.device)
+            z = self._denoise(obs.repeat_interleave(m, 0), noise)
+            return self._to_actions(z[:, : self.n_outputs_].reshape(n, m, -1))
+
+        return as_numpy(self._forward(X, draw))

@@ -1,0 +1,241 @@
+"""Latent variable policy: a conditional VAE over actions."""
+
+from numbers import Integral, Real
+
+import torch
+from sklearn.utils._param_validation import Interval
+from torch import nn
+
+from .._nn import Standardize, mlp
+from ..base import ContinuousPolicy, as_numpy, fill_doc
+
+# predict: prior draws decoded per observation, and the kernel width (in
+# standardised action units) that finds the densest of their decodings.
+_MODE_DRAWS = 64
+_MODE_BANDWIDTH = 0.2
+
+
+class ConditionalVAE(nn.Module):
+    """Encoder q(z | s, a), decoder p(a | s, z), prior N(0, I).
+
+    In training (``target`` given) it encodes the action, draws ``z`` by
+    reparameterisation and returns the reconstruction with the posterior's
+    mean and log-variance; without a target it returns the standardised
+    observation for the policy to decode latents with :meth:`decode`.
+    """
+
+    def __init__(self, n_features, n_outputs, latent_dim, hidden_layer_sizes, activation,
+                 X=None, action_scaler=None, draws=None):
+        super().__init__()
+        self.obs_scaler = Standardize(n_features, X)
+        self.action_scaler = action_scaler
+        self.encoder = mlp(n_features + n_outputs, hidden_layer_sizes, 2 * latent_dim, activation)
+        self.decoder = mlp(n_features + latent_dim, hidden_layer_sizes, n_outputs, activation)
+        # The prior draws predict decodes, fixed at fit time.
+        self.register_buffer("draws", torch.zeros(_MODE_DRAWS, latent_dim) if draws is None else draws)
+
+    def decode(self, obs, z):
+        return self.decoder(torch.cat([obs, z], dim=-1))
+
+    def forward(self, x, target=None):
+        obs = self.obs_scaler(x)
+        if target is None:
+            return obs
+        mean, log_var = self.encoder(torch.cat([obs, target], dim=-1)).chunk(2, dim=-1)
+        z = mean + (0.5 * log_var).exp() * torch.randn_like(mean)
+        return self.decode(obs, z), mean, log_var
+
+
+class ELBOLoss(nn.Module):
+    """Reconstruction error plus ``kl_weight`` times KL(q(z|s,a) || N(0, I)).
+
+    As robomimic's BC-VAE: mean squared error over action dimensions, KL
+    summed over latent dimensions, both averaged over the batch.
+    """
+
+    def __init__(self, kl_weight):
+        super().__init__()
+        self.kl_weight = kl_weight
+
+    def forward(self, output, target):
+        reconstruction, mean, log_var = output
+        kl = -0.5 * (1 + log_var - mean**2 - log_var.exp()).sum(-1).mean()
+        return nn.functional.mse_loss(reconstruction, target) + self.kl_weight * kl
+
+
+@fill_doc
+class LatentBC(ContinuousPolicy):
+    """Conditional VAE policy: the mode is a latent variable.
+
+    An encoder maps an observation and the expert's action to a Gaussian
+    over a latent ``z``; a decoder maps the observation and ``z`` back to
+    the action. Trained on the evidence lower bound (reconstruction error
+    plus ``kl_weight`` times the divergence from the prior N(0, I)), the
+    latent learns what the observation does not say, such as which side of
+    the obstacle the expert chose. Acting needs no encoder: ``sample``
+    decodes draws from the prior (robomimic's BC-VAE).
+
+    ``predict`` returns the policy's most typical action at each
+    observation: it decodes 64 prior draws, fixed at fit time by
+    ``random_state`` and the same for every row, and returns the decoding
+    with the most others near it (Gaussian kernel of width 0.2 in
+    standardised action units): a mode of the action distribution, never
+    an average of modes. It does not decode the prior mean ``z = 0`` (as
+    ACT does): the encoder puts the expert's two modes on either side of
+    ``z = 0``, and the decoder maps the point between them to an action
+    between them.
+
+    Parameters
+    ----------
+    latent_dim : int, default=14
+        Size of the latent (robomimic: 14, about twice the action size).
+    kl_weight : float, default=1.0
+        Weight of the KL term (robomimic: 1; ACT: 10).
+    %(training_parameters)s
+
+    Attributes
+    ----------
+    net_ : skorch.NeuralNet
+        The fitted skorch net; its module holds encoder and decoder.
+    n_features_in_ : int
+        Number of observation features seen during fit.
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of features seen during fit, when ``X`` has string column names.
+    n_outputs_ : int
+        Number of action dimensions.
+    n_iter_ : int
+        Number of epochs run.
+    loss_curve_ : list of float
+        Training loss (negative evidence lower bound) at each epoch.
+
+    See Also
+    --------
+    DiffusionBC : Actions denoised from noise.
+
+    Notes
+    -----
+    The loss draws a latent per row, so it is noisy from epoch to epoch;
+    hence the longer default patience, ``n_iter_no_change=50``.
+
+    Examples
+    --------
+    >>> from sklearn_il import LatentBC
+    >>> from sklearn_il.datasets import make_obstacle
+    >>> X, y, groups = make_obstacle(n_episodes=5, random_state=0)
+    >>> policy = LatentBC(latent_dim=2, hidden_layer_sizes=(32,), max_iter=20,
+    ...                   random_state=0).fit(X, y)
+    >>> policy.predict(X[:2]).shape, policy.sample(X[:2], n_samples=4).shape
+    ((2,), (2, 4, 1))
+    """
+
+    _parameter_constraints = {
+        **ContinuousPolicy._parameter_constraints,
+        "latent_dim": [Interval(Integral, 1, None, closed="left")],
+        "kl_weight": [Interval(Real, 0, None, closed="left")],
+    }
+
+    def __init__(
+        self,
+        *,
+        latent_dim=14,
+        kl_weight=1.0,
+        hidden_layer_sizes=(256, 256),
+        activation="relu",
+        alpha=1e-4,
+        batch_size="auto",
+        learning_rate_init=1e-3,
+        max_iter=200,
+        tol=1e-4,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=50,
+        warm_start=False,
+        random_state=None,
+        verbose=0,
+        device="cpu",
+    ):
+        super().__init__(
+            hidden_layer_sizes=hidden_layer_sizes,
+            activation=activation,
+            alpha=alpha,
+            batch_size=batch_size,
+            learning_rate_init=learning_rate_init,
+            max_iter=max_iter,
+            tol=tol,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            n_iter_no_change=n_iter_no_change,
+            warm_start=warm_start,
+            random_state=random_state,
+            verbose=verbose,
+            device=device,
+        )
+        self.latent_dim = latent_dim
+        self.kl_weight = kl_weight
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.non_deterministic = True  # the training loss draws latents on the fly
+        return tags
+
+    def _build_module(self, X=None, y=None):
+        # Drawn from fit's seeded generator: fixed by random_state.
+        draws = None if y is None else torch.randn(_MODE_DRAWS, self.latent_dim)
+        return ConditionalVAE(self.n_features_in_, self.n_outputs_, self.latent_dim,
+                              self._hidden_sizes(), self.activation, X=X,
+                              action_scaler=self._action_scaler(y), draws=draws)
+
+    def _make_criterion(self):
+        return ELBOLoss(self.kl_weight)
+
+    def predict(self, X):
+        """Predict a mode of the action distribution at each observation.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Observations.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            Actions; 1-D when the policy has one action dimension.
+        """
+
+        def mode(obs):
+            module = self.net_.module_
+            n, draws = len(obs), module.draws
+            actions = module.decode(obs.repeat_interleave(len(draws), 0), draws.repeat(n, 1))
+            actions = actions.view(n, len(draws), -1)
+            distances = torch.cdist(actions, actions)
+            density = torch.exp(-0.5 * (distances / _MODE_BANDWIDTH) ** 2).sum(-1)
+            best = density.argmax(-1)
+            return self._to_actions(actions[torch.arange(n, device=obs.device), best])
+
+        return as_numpy(self._forward(X, mode))
+
+    def sample(self, X, n_samples=1, random_state=None):
+        """Decode latents drawn from the prior.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_rows, n_features)
+            Observations.
+        n_samples : int, default=1
+            Draws per observation.
+        random_state : int, RandomState instance or None, default=None
+            Seeds the latents.
+
+        Returns
+        -------
+        actions : ndarray of shape (n_rows, n_samples, n_outputs)
+        """
+        generator = self._generator(random_state)
+
+        def draw(obs):
+            n, m = len(obs), int(n_samples)
+            z = torch.randn((n * m, self.latent_dim), generator=generator, device=obs.device)
+            actions = self.net_.module_.decode(obs.repeat_interleave(m, 0), z)
+            return self._to_actions(actions.reshape(n, m, -1))
+
+        return as_numpy(self._forward(X, draw))

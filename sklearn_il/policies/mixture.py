@@ -1,0 +1,226 @@
+"""Mixture density policy: a mixture of diagonal Gaussians per state."""
+
+from numbers import Integral, Real
+
+import torch
+import torch.nn.functional as F
+from sklearn.utils._param_validation import Interval
+from torch import nn
+
+from .._nn import MLPPolicy, gaussian_log_prob
+from ..base import ContinuousPolicy, as_numpy, fill_doc
+
+
+def _split(output, n_components, n_outputs, min_std):
+    """Raw outputs to mixture log-weights (n, K), means and stds (n, K, k)."""
+    logits, mean, raw = output.split(
+        [n_components, n_components * n_outputs, n_components * n_outputs], dim=-1
+    )
+    shape = (-1, n_components, n_outputs)
+    return logits.log_softmax(-1), mean.view(shape), F.softplus(raw).view(shape) + min_std
+
+
+def _log_prob(z, log_weight, mean, std):
+    """Log-density of ``z`` (n, k) under the mixture."""
+    return torch.logsumexp(log_weight + gaussian_log_prob(z.unsqueeze(1), mean, std), dim=-1)
+
+
+class MixtureNLL(nn.Module):
+    """Negative log-likelihood of the target under the predicted mixture."""
+
+    def __init__(self, n_components, n_outputs, min_std):
+        super().__init__()
+        self.split = (n_components, n_outputs, min_std)
+
+    def forward(self, output, target):
+        return -_log_prob(target, *_split(output, *self.split)).mean()
+
+
+@fill_doc
+class MixtureDensityBC(ContinuousPolicy):
+    """Behaviour cloning with a mixture of Gaussians: one component per mode.
+
+    An MLP maps each observation to the weights, means and diagonal standard
+    deviations of ``n_components`` Gaussians over the action, trained by
+    maximum likelihood (robomimic's BC-GMM). Where the expert acts in two
+    ways from the same state, two components take one way each, instead of
+    one Gaussian sitting between them. ``predict`` returns the mean of the
+    most probable component, so it never averages modes.
+
+    Observations and actions are standardised inside the policy.
+
+    Parameters
+    ----------
+    n_components : int, default=5
+        Number of Gaussian components.
+    min_std : float, default=0.01
+        Floor on each component's standard deviation, in standardised action
+        units (softplus + ``min_std``). robomimic uses 1e-4; a larger floor
+        keeps the likelihood bounded on a deterministic demonstrator, whose
+        actions repeat exactly.
+    %(training_parameters)s
+
+    Attributes
+    ----------
+    net_ : skorch.NeuralNet
+        The fitted skorch net; its module outputs mixture logits, means and
+        raw scales in standardised units.
+    n_features_in_ : int
+        Number of observation features seen during fit.
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of features seen during fit, when ``X`` has string column names.
+    n_outputs_ : int
+        Number of action dimensions.
+    n_iter_ : int
+        Number of epochs run.
+    loss_curve_ : list of float
+        Training loss (negative log-likelihood) at each epoch.
+
+    See Also
+    --------
+    BCRegressor : One Gaussian: averages the modes.
+    DiffusionBC : A denoising diffusion policy.
+
+    Examples
+    --------
+    >>> from sklearn_il import MixtureDensityBC
+    >>> from sklearn_il.datasets import make_obstacle
+    >>> X, y, groups = make_obstacle(n_episodes=5, random_state=0)
+    >>> policy = MixtureDensityBC(n_components=2, hidden_layer_sizes=(32,),
+    ...                           max_iter=20, random_state=0).fit(X, y)
+    >>> policy.predict(X[:2]).shape, policy.sample(X[:2], n_samples=3).shape
+    ((2,), (2, 3, 1))
+    """
+
+    _parameter_constraints = {
+        **ContinuousPolicy._parameter_constraints,
+        "n_components": [Interval(Integral, 1, None, closed="left")],
+        "min_std": [Interval(Real, 0, None, closed="neither")],
+    }
+
+    def __init__(
+        self,
+        *,
+        n_components=5,
+        min_std=0.01,
+        hidden_layer_sizes=(256, 256),
+        activation="relu",
+        alpha=1e-4,
+        batch_size="auto",
+        learning_rate_init=1e-3,
+        max_iter=200,
+        tol=1e-4,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        warm_start=False,
+        random_state=None,
+        verbose=0,
+        device="cpu",
+    ):
+        super().__init__(
+            hidden_layer_sizes=hidden_layer_sizes,
+            activation=activation,
+            alpha=alpha,
+            batch_size=batch_size,
+            learning_rate_init=learning_rate_init,
+            max_iter=max_iter,
+            tol=tol,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            n_iter_no_change=n_iter_no_change,
+            warm_start=warm_start,
+            random_state=random_state,
+            verbose=verbose,
+            device=device,
+        )
+        self.n_components = n_components
+        self.min_std = min_std
+
+    def _build_module(self, X=None, y=None):
+        return MLPPolicy(
+            self.n_features_in_,
+            self.n_components * (1 + 2 * self.n_outputs_),
+            self._hidden_sizes(),
+            self.activation,
+            X=X,
+            action_scaler=self._action_scaler(y),
+        )
+
+    def _make_criterion(self):
+        return MixtureNLL(self.n_components, self.n_outputs_, self.min_std)
+
+    def _mixture(self, output):
+        return _split(output, self.n_components, self.n_outputs_, self.min_std)
+
+    def _decode_mode(self, output):
+        log_weight, mean, _ = self._mixture(output)
+        best = log_weight.argmax(-1)
+        return self._to_actions(mean[torch.arange(len(mean), device=mean.device), best])
+
+    def predict(self, X):
+        """Predict the mean of the most probable component at each observation.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Observations.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            Actions; 1-D when the policy has one action dimension.
+        """
+        return as_numpy(self._forward(X, self._decode_mode))
+
+    def sample(self, X, n_samples=1, random_state=None):
+        """Draw actions from the mixture.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_rows, n_features)
+            Observations.
+        n_samples : int, default=1
+            Draws per observation.
+        random_state : int, RandomState instance or None, default=None
+            Seeds the draws.
+
+        Returns
+        -------
+        actions : ndarray of shape (n_rows, n_samples, n_outputs)
+        """
+        generator = self._generator(random_state)
+
+        def draw(output):
+            log_weight, mean, std = self._mixture(output)
+            component = torch.multinomial(
+                log_weight.exp(), int(n_samples), replacement=True, generator=generator
+            )
+            rows = torch.arange(len(mean), device=mean.device).unsqueeze(1)
+            mean, std = mean[rows, component], std[rows, component]
+            noise = torch.randn(mean.shape, generator=generator, device=mean.device)
+            return self._to_actions(mean + std * noise)
+
+        return as_numpy(self._forward(X, draw))
+
+    def score_samples(self, X, y):
+        """Log-likelihood of each action under the mixture.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Observations.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Actions.
+
+        Returns
+        -------
+        log_likelihood : ndarray of shape (n_samples,)
+            Log-density of each action, in the units of ``y``.
+        """
+
+        def log_prob(output, y):
+            z, log_det = self._standardise(y)
+            return _log_prob(z, *self._mixture(output.double())) - log_det
+
+        return self._log_likelihood(X, y, log_prob)

@@ -1,0 +1,189 @@
+"""The expressive policies: properties, round trips, bad input, and no mode averaging."""
+
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.multioutput import MultiOutputRegressor
+
+from sklearn_il import AutoregressiveBC, DiffusionBC, LatentBC, MixtureDensityBC
+from sklearn_il.datasets import make_gates, make_obstacle
+from sklearn_il.envs import GATES, OBSTACLE
+from sklearn_il.evaluation import evaluate_policy
+from sklearn_il.io import dump, load
+
+warnings.filterwarnings("ignore", category=ConvergenceWarning)
+
+TINY = dict(hidden_layer_sizes=(8,), max_iter=3, random_state=0)
+# Small versions of each policy: the suite runs on 2 cores in minutes.
+SMALL = {
+    "MixtureDensityBC": lambda **kw: MixtureDensityBC(n_components=3, **kw),
+    "DiffusionBC": lambda **kw: DiffusionBC(n_diffusion_steps=20, n_inference_steps=4, **kw),
+    "AutoregressiveBC": lambda **kw: AutoregressiveBC(n_bins=16, **kw),
+    "LatentBC": lambda **kw: LatentBC(latent_dim=2, **kw),
+}
+LIKELIHOOD = {"MixtureDensityBC", "AutoregressiveBC"}
+MULTIMODAL = dict(hidden_layer_sizes=(64, 64), random_state=0)
+
+
+def _regression(n, d, k, seed):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d))
+    y = X @ rng.normal(size=(d, k))
+    return X, (y.ravel() if k == 1 else y)
+
+
+@pytest.mark.parametrize("name", SMALL)
+@settings(max_examples=8, deadline=None)
+@given(n=st.integers(2, 30), d=st.integers(1, 4), k=st.integers(1, 3), n_pred=st.integers(1, 5))
+def test_shapes_dtypes_reproducibility_and_round_trips(name, n, d, k, n_pred):
+    X, y = _regression(n, d, k, seed=n)
+    policy = SMALL[name](**TINY).fit(X, y)
+    rows = min(n, n_pred)
+    pred = policy.predict(X[:n_pred])
+    assert pred.dtype == np.float64
+    assert pred.shape == ((rows,) if k == 1 else (rows, k))
+    draws = policy.sample(X[:n_pred], n_samples=3, random_state=0)
+    assert draws.shape == (rows, 3, k) and draws.dtype == np.float64
+    np.testing.assert_array_equal(draws, policy.sample(X[:n_pred], n_samples=3, random_state=0))
+    if name in LIKELIHOOD:
+        scores = policy.score_samples(X, y)
+        assert scores.shape == (n,) and np.isfinite(scores).all()
+    expected = policy.predict(X)
+    for other in (clone(policy).fit(X, y), pickle.loads(pickle.dumps(policy))):
+        np.testing.assert_array_equal(other.predict(X), expected)
+
+
+@pytest.mark.parametrize("name", SMALL)
+def test_dump_load_and_fixed_seed(obstacle_data, tmp_path, name):
+    X, y, _ = obstacle_data
+    make = SMALL[name]
+    torch.manual_seed(123)
+    state = torch.get_rng_state()
+    policy = make(**TINY).fit(X, y)
+    assert torch.equal(torch.get_rng_state(), state), "fit must not move the global torch RNG"
+    np.testing.assert_array_equal(make(**TINY).fit(X, y).predict(X), policy.predict(X))
+    other = make(**{**TINY, "random_state": 1}).fit(X, y).net_.module_.state_dict()
+    assert any(not torch.equal(v, other[k]) for k, v in policy.net_.module_.state_dict().items())
+    dump(policy, tmp_path / "p.safetensors")
+    loaded = load(tmp_path / "p.safetensors")
+    np.testing.assert_array_equal(loaded.predict(X), policy.predict(X))
+    np.testing.assert_array_equal(loaded.sample(X, 2, random_state=0), policy.sample(X, 2, random_state=0))
+    if name in LIKELIHOOD:
+        np.testing.assert_array_equal(loaded.score_samples(X, y), policy.score_samples(X, y))
+
+
+@pytest.mark.parametrize("name", SMALL)
+def test_bad_input_is_named(obstacle_data, name):
+    X, y, groups = obstacle_data
+    make = SMALL[name]
+    Xbad = X.copy()
+    Xbad[2, 1] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        make(**TINY).fit(Xbad, y)
+    policy = make(**TINY).fit(X, y)
+    with pytest.raises(ValueError, match="NaN|infinity"):
+        policy.predict(np.where(np.isnan(Xbad), np.inf, Xbad))
+    with pytest.raises(ValueError, match="X has 3 features"):
+        policy.sample(np.ones((2, 3)))
+    with pytest.raises(ValueError, match="groups has .* entries"):
+        make(**TINY).fit(X, y, groups=groups[:-1])
+    with pytest.raises(ValueError, match="2 action dimensions"):
+        make(warm_start=True, **TINY).fit(X, y).fit(X, np.c_[y, y])
+    if name in LIKELIHOOD:
+        with pytest.raises(ValueError, match="y has shape"):
+            policy.score_samples(X[:4], y[:3])
+    else:
+        assert not hasattr(policy, "score_samples"), "no tractable likelihood: no score_samples"
+
+
+def test_parameters_that_must_agree_are_checked(obstacle_data):
+    X, y, groups = obstacle_data
+    with pytest.raises(ValueError, match="n_inference_steps=20 exceeds n_diffusion_steps=10"):
+        DiffusionBC(n_diffusion_steps=10, n_inference_steps=20, **TINY).fit(X, y)
+    with pytest.raises(ValueError, match="n_action_steps=5 exceeds horizon=4"):
+        DiffusionBC(horizon=4, n_action_steps=5, **TINY).fit(X, y, groups=groups)
+    with pytest.raises(ValueError, match=r"horizon=4 .* needs `groups`.*set_fit_request"):
+        DiffusionBC(horizon=4, **TINY).fit(X, y)
+    with pytest.raises(ValueError, match="'n_components' parameter"):
+        MixtureDensityBC(n_components=0).fit(X, y)
+    with pytest.raises(ValueError, match="'strategy' parameter"):
+        AutoregressiveBC(strategy="kmeans").fit(X, y)
+
+
+def test_action_chunks_follow_the_episode_and_stop_at_its_end():
+    X = np.arange(10.0).reshape(-1, 1)
+    y = np.arange(10.0)
+    groups = np.repeat([0, 1], 5)
+    policy = DiffusionBC(horizon=3, **TINY).fit(X, y, groups=groups)
+    targets = policy._encode_target(y, reset=False, groups=groups)
+    np.testing.assert_array_equal(targets[3].numpy(), [3, 4, 4])  # episode 0 ends at row 4
+    np.testing.assert_array_equal(targets[5].numpy(), [5, 6, 7])
+    chunk = policy.predict_chunk(X[:2])
+    assert chunk.shape == (2, 3, 1)
+    np.testing.assert_array_equal(chunk[:, 0, 0], policy.predict(X[:2]))
+
+
+def test_autoregressive_bins_and_likelihood_integrate_to_one():
+    rng = np.random.default_rng(0)
+    X = np.zeros((400, 1))
+    y = rng.choice([-1.0, 1.0], size=400) + rng.normal(0, 0.05, size=400)
+    policy = AutoregressiveBC(n_bins=20, strategy="quantile", **{**TINY, "max_iter": 50}).fit(X, y)
+    edges = policy.bin_edges_[0]
+    assert len(edges) == 21
+    np.testing.assert_allclose(edges[[0, -1]], [y.min(), y.max()], rtol=1e-6)
+    grid = np.linspace(edges[0], edges[-1], 20001)
+    density = np.exp(policy.score_samples(np.zeros((len(grid), 1)), grid))
+    assert abs(density.sum() * (grid[1] - grid[0]) - 1.0) < 0.01
+
+
+# ------------------------------------------------------------ the lecture's point
+# Settings at which each policy learns the obstacle task; smaller than the
+# defaults, to keep the suite fast. The diffusion denoiser needs the width.
+LEARNERS = {
+    "MixtureDensityBC": lambda: MixtureDensityBC(hidden_layer_sizes=(64, 64), random_state=0),
+    "DiffusionBC": lambda: DiffusionBC(hidden_layer_sizes=(128, 128), random_state=0),
+    "AutoregressiveBC": lambda: AutoregressiveBC(hidden_layer_sizes=(64, 64), random_state=0),
+    "LatentBC": lambda: LatentBC(latent_dim=2, hidden_layer_sizes=(64, 64), random_state=0),
+}
+
+
+@pytest.mark.parametrize("name", LEARNERS)
+def test_expressive_policy_keeps_the_modes_apart(name):
+    """Where BC averages the two sides into the obstacle (0 success), these pass it."""
+    X, y, _ = make_obstacle(n_episodes=30, random_state=0)
+    policy = LEARNERS[name]().fit(X, y)
+    result = evaluate_policy(policy, OBSTACLE, n_episodes=10, random_state=1)
+    assert result.success_rate >= 0.8
+    # At the start state the policy's draws take both sides.
+    draws = policy.sample([[0.0, 0.0]], n_samples=200, random_state=0).ravel()
+    assert (draws > 0.5).mean() > 0.1 and (draws < -0.5).mean() > 0.1
+    if name != "LatentBC":  # a VAE's draws are blurrier: measured in bench_multimodal
+        assert (np.abs(draws) < 0.5).mean() < 0.3
+
+
+def _off_mode(draws):
+    """Fraction of 2-D draws near neither (1, 1) nor (-1, -1)."""
+    return (np.abs(np.abs(draws.sum(-1)) - 2) > 1).mean()
+
+
+def test_autoregressive_order_coordinates_the_dimensions():
+    """On the gates, each dimension drawn on its own mixes the modes; drawn in order it does not."""
+    X, y, _ = make_gates(n_episodes=30, random_state=0)
+    joint = AutoregressiveBC(n_bins=16, **MULTIMODAL).fit(X, y)
+    independent = MultiOutputRegressor(AutoregressiveBC(n_bins=16, **MULTIMODAL)).fit(X, y)
+    start = [[0.0, 0.0, 0.0]]
+    joint_draws = joint.sample(start, n_samples=400, random_state=0)[0]
+    independent_draws = np.concatenate(
+        [e.sample(start, n_samples=400, random_state=k)[0] for k, e in enumerate(independent.estimators_)],
+        axis=1,
+    )
+    assert _off_mode(joint_draws) < 0.1
+    assert _off_mode(independent_draws) > 0.3
+    assert evaluate_policy(joint, GATES, n_episodes=10, random_state=1).success_rate >= 0.8
