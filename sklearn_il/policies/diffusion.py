@@ -5,8 +5,8 @@ from numbers import Integral
 
 import numpy as np
 import torch
-from skorch.callbacks import Callback
 from sklearn.utils._param_validation import Interval
+from skorch.callbacks import Callback
 from torch import nn
 
 from .._nn import Standardize, mlp
