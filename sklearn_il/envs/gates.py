@@ -11,8 +11,8 @@ class GatesEnv(gym.Env):
     A point moves forward at constant speed (``x`` grows by 0.1 a step) and
     the 2-D action sets its lateral speeds (``(y1, y2)`` changes by ``0.15 *
     a``, ``a`` in [-1, 1]^2). Episodes start at ``x = 0``, ``(y1, y2)``
-    uniform in [-0.01, 0.01]^2. At ``x = 0.8`` a wall has two round gates of
-    radius 0.35, centred at ``(1, 1)`` and ``(-1, -1)``: passing the wall
+    uniform in [-0.01, 0.01]^2. At ``x = 0.7`` a wall has two round gates of
+    radius 0.3, centred at ``(1, 1)`` and ``(-1, -1)``: passing the wall
     elsewhere, or leaving the road (``|y_i| > 2``), ends the episode with
     reward -1; reaching ``x = 3`` is a success (reward +1). Each step costs
     ``0.01 * |a|^2``. Observation: ``(x, y1, y2)``.
@@ -25,9 +25,9 @@ class GatesEnv(gym.Env):
     """
 
     metadata = {"render_modes": []}
-    wall_x = 0.8
+    wall_x = 0.7
     gates = np.array([[1.0, 1.0], [-1.0, -1.0]])
-    gate_radius = 0.35
+    gate_radius = 0.3
     road_end = 3.0
     road_half_width = 2.0
 
