@@ -32,8 +32,38 @@ def make_env(env):
     )
 
 
+class ChunkExecutor:
+    """Acts for a policy that predicts action chunks (``DiffusionBC(horizon=k)``).
+
+    Executes the first ``n_action_steps`` actions of each predicted chunk
+    (all ``horizon`` of them when it is None), then predicts the next chunk
+    from the observation reached. ``reset`` drops what is left of a chunk at
+    an episode's start.
+    """
+
+    def __init__(self, policy):
+        self.policy = policy
+        self.n_steps = policy.n_action_steps or policy.horizon
+        self.queue = []
+
+    def reset(self):
+        self.queue = []
+
+    def __call__(self, X):
+        if not self.queue:
+            self.queue = list(self.policy.predict_chunk(X)[0, : self.n_steps])
+        return self.queue.pop(0)[None, :]
+
+
 def action_function(agent):
-    """``agent.predict`` for an estimator or expert, ``agent`` for a callable."""
+    """How to ask ``agent`` for actions, given a batch of observations.
+
+    ``agent.predict`` for an estimator or expert, a :class:`ChunkExecutor`
+    for a policy that predicts chunks of several actions, ``agent`` for a
+    callable.
+    """
+    if hasattr(agent, "predict_chunk") and getattr(agent, "horizon", 1) > 1:
+        return ChunkExecutor(agent)
     if hasattr(agent, "predict"):
         return agent.predict
     if callable(agent):
@@ -109,6 +139,8 @@ def run_episodes(agent, env, n_episodes, random_state=None, max_episode_steps=No
             obs, info = env.reset(seed=seed)
             if hasattr(agent, "reset"):
                 agent.reset(random_state=seed)
+            if isinstance(act, ChunkExecutor):
+                act.reset()
             steps = 0
             while True:
                 obs = np.asarray(obs, dtype=np.float64).reshape(-1)

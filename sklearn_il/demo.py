@@ -7,12 +7,22 @@ import numpy as np
 from .datasets import make_obstacle
 from .envs import OBSTACLE, ObstacleEnv
 from .evaluation import evaluate_policy, rollout
-from .policies import BCRegressor
+from .policies import (
+    AutoregressiveBC,
+    BCRegressor,
+    DiffusionBC,
+    LatentBC,
+    MixtureDensityBC,
+)
 
 # Each policy the library has, with its defaults; later policies join here.
 POLICIES = {
     "BCRegressor(loss='mse')": lambda **kw: BCRegressor(loss="mse", **kw),
     "BCRegressor(loss='gaussian')": lambda **kw: BCRegressor(loss="gaussian", **kw),
+    "MixtureDensityBC": MixtureDensityBC,
+    "DiffusionBC": DiffusionBC,
+    "AutoregressiveBC": AutoregressiveBC,
+    "LatentBC": LatentBC,
 }
 
 

@@ -18,7 +18,9 @@ def rollout(policy, env, n_episodes=1, random_state=None, max_episode_steps=None
     policy : fitted estimator, Pipeline, expert or callable
         Anything with ``predict(X)``, or a callable ``policy(X)``, mapping a
         batch of observations to actions. Box action spaces get the row as
-        a clipped float array, Discrete ones an int label.
+        a clipped float array, Discrete ones an int label. A policy that
+        predicts action chunks (``DiffusionBC(horizon=k)``) executes
+        ``n_action_steps`` actions of each chunk before predicting again.
     env : gymnasium.Env, str or callable
         The env, a registered env id, or a zero-argument callable returning one.
     n_episodes : int, default=1

@@ -2,6 +2,7 @@
 
 import pickle
 import warnings
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -15,7 +16,7 @@ from sklearn.multioutput import MultiOutputRegressor
 from sklearn_il import AutoregressiveBC, DiffusionBC, LatentBC, MixtureDensityBC
 from sklearn_il.datasets import make_gates, make_obstacle
 from sklearn_il.envs import GATES, OBSTACLE
-from sklearn_il.evaluation import evaluate_policy
+from sklearn_il.evaluation import evaluate_policy, rollout
 from sklearn_il.io import dump, load
 
 warnings.filterwarnings("ignore", category=ConvergenceWarning)
@@ -187,3 +188,26 @@ def test_autoregressive_order_coordinates_the_dimensions():
     assert _off_mode(joint_draws) < 0.1
     assert _off_mode(independent_draws) > 0.3
     assert evaluate_policy(joint, GATES, n_episodes=10, random_state=1).success_rate >= 0.8
+
+
+def test_rollout_executes_chunks_and_asks_again(obstacle_data):
+    X, y, groups = obstacle_data
+    policy = DiffusionBC(horizon=4, n_action_steps=3, **TINY).fit(X, y, groups=groups)
+    with mock.patch.object(policy, "predict_chunk", wraps=policy.predict_chunk) as spy:
+        trajectories = rollout(policy, OBSTACLE, n_episodes=2, random_state=0)
+    lengths = trajectories.episode_lengths()
+    assert spy.call_count == sum(-(-n // 3) for n in lengths)  # a new chunk every 3 steps
+    first = spy.call_args_list[0].args[0]
+    np.testing.assert_array_equal(trajectories.X[0], first[0])
+
+
+def test_autoregressive_on_discrete_multidimensional_actions():
+    """Integer-coded discrete actions: each value gets its own bin, predictions are exact values."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 2))
+    # Two coordinated discrete dimensions: (0, 2) left of the line, (1, 0) right of it.
+    y = np.where(X[:, :1] > 0, [1.0, 0.0], [0.0, 2.0])
+    policy = AutoregressiveBC(n_bins=64, **{**MULTIMODAL, "max_iter": 60}).fit(X, y)
+    pred = policy.predict(X)
+    assert set(map(tuple, pred)) <= {(0.0, 2.0), (1.0, 0.0)}
+    assert (pred == y).all(1).mean() > 0.95

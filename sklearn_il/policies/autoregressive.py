@@ -36,7 +36,7 @@ class AutoregressiveNet(nn.Module):
     """
 
     def __init__(self, n_features, n_bins, hidden_layer_sizes, activation, X=None,
-                 values=None, action_scaler=None):
+                 values=None, actions=None, action_scaler=None):
         super().__init__()
         *trunk, width = hidden_layer_sizes
         self.obs_scaler = Standardize(n_features, X)
@@ -45,7 +45,12 @@ class AutoregressiveNet(nn.Module):
             mlp(width + k, (width,), n, activation) for k, n in enumerate(n_bins)
         )
         # Standardised value of each bin, per dimension, padded to the largest bin count.
-        self.register_buffer("values", torch.zeros(len(n_bins), max(n_bins)) if values is None else values)
+        shape = (len(n_bins), max(n_bins))
+        self.register_buffer("values", torch.zeros(shape) if values is None else values)
+        # The same in action units, float64: what the policy returns.
+        self.register_buffer(
+            "actions", torch.zeros(shape, dtype=torch.float64) if actions is None else actions
+        )
         self.action_scaler = action_scaler
 
     def logits(self, features, k, previous):
@@ -83,7 +88,11 @@ class AutoregressiveBC(ContinuousPolicy):
     ``predict`` decodes greedily (the most probable bin of each dimension in
     turn), ``sample`` ancestrally, and ``score_samples`` gives the exact
     log-likelihood of the piecewise-constant density over the bins. An
-    action maps to the mean of the training actions in its bin.
+    action maps to the mean of the training actions in its bin, so discrete
+    actions coded as numbers (one bin each, with enough bins) come back
+    exactly: the policy then acts as a multi-output classifier over the
+    coded values, with the dimensions chosen in order. (It keeps the
+    regressor's interface: no ``classes_`` or ``predict_proba``.)
 
     Parameters
     ----------
@@ -193,21 +202,20 @@ class AutoregressiveBC(ContinuousPolicy):
     def _build_module(self, X=None, y=None):
         n_bins = [len(edges) - 1 for edges in self.bin_edges_]
         scaler = self._action_scaler(y)
-        values = None
+        values = actions = None
         if y is not None:
             # Each bin's value: the mean of the training actions in it (its
             # centre when empty), standardised for the heads that read it.
             bins = self._bins(y.numpy())
-            values = torch.zeros(self.n_outputs_, max(n_bins), dtype=torch.float64)
+            actions = torch.zeros(self.n_outputs_, max(n_bins), dtype=torch.float64)
             for k, edges in enumerate(self.bin_edges_):
                 centres = torch.from_numpy((edges[:-1] + edges[1:]) / 2)
                 total = torch.zeros(n_bins[k], dtype=torch.float64).index_add_(0, bins[:, k], y[:, k])
                 count = torch.bincount(bins[:, k], minlength=n_bins[k]).double()
-                mean = torch.where(count > 0, total / count.clamp(min=1), centres)
-                values[k, : n_bins[k]] = (mean - scaler.loc[k]) / scaler.scale[k]
-            values = values.float()
+                actions[k, : n_bins[k]] = torch.where(count > 0, total / count.clamp(min=1), centres)
+            values = scaler(actions.T).T.float()
         return AutoregressiveNet(self.n_features_in_, n_bins, self._hidden_sizes(), self.activation,
-                                 X=X, values=values, action_scaler=scaler)
+                                 X=X, values=values, actions=actions, action_scaler=scaler)
 
     def _training_target(self, target):
         return self._bins(target.numpy()).to(target.device)
@@ -216,14 +224,18 @@ class AutoregressiveBC(ContinuousPolicy):
         return SumCrossEntropy()
 
     def _decode(self, features, choose):
-        """Run the heads in order; ``choose(logits)`` picks each dimension's bins."""
+        """Run the heads in order; ``choose(logits)`` picks each dimension's bins.
+
+        Returns the chosen bins' actions, float64 of shape (n_rows, n_outputs).
+        """
         module = self.net_.module_
-        n_rows = len(features)
-        previous = features.new_empty(n_rows, 0)
+        previous = features.new_empty(len(features), 0)
+        chosen = []
         for k in range(self.n_outputs_):
             bins = choose(module.logits(features, k, previous))
             previous = torch.cat([previous, module.values[k, bins].unsqueeze(1)], dim=1)
-        return previous
+            chosen.append(module.actions[k, bins])
+        return torch.stack(chosen, dim=-1)
 
     def predict(self, X):
         """Decode greedily: the most probable bin of each dimension in turn.
@@ -238,7 +250,12 @@ class AutoregressiveBC(ContinuousPolicy):
         y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
             Actions; 1-D when the policy has one action dimension.
         """
-        return as_numpy(self._forward(X, lambda f: self._to_actions(self._decode(f, lambda l: l.argmax(-1)))))
+
+        def greedy(features):
+            actions = self._decode(features, lambda logits: logits.argmax(-1))
+            return actions.view(-1) if self.n_outputs_ == 1 else actions
+
+        return as_numpy(self._forward(X, greedy))
 
     def sample(self, X, n_samples=1, random_state=None):
         """Draw actions ancestrally, one dimension after another.
@@ -265,8 +282,7 @@ class AutoregressiveBC(ContinuousPolicy):
             def choose(logits):
                 return torch.multinomial(logits.softmax(-1), 1, generator=generator).squeeze(1)
 
-            z = self._decode(features.repeat_interleave(m, 0), choose)
-            return self._to_actions(z.reshape(n, m, -1))
+            return self._decode(features.repeat_interleave(m, 0), choose).reshape(n, m, -1)
 
         return as_numpy(self._forward(X, draw))
 
