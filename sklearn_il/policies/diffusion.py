@@ -261,11 +261,6 @@ class DiffusionBC(ContinuousPolicy):
         self.horizon = horizon
         self.n_action_steps = n_action_steps
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.non_deterministic = True  # the training loss draws noise levels on the fly
-        return tags
-
     def _groups_required_by(self):
         if self.horizon > 1:
             return f"horizon={self.horizon} (action chunks stop at episode ends)"
@@ -328,9 +323,9 @@ class DiffusionBC(ContinuousPolicy):
             x = clean.mul_(math.sqrt(a_next) - keep * math.sqrt(a)).add_(x, alpha=keep)
         return x
 
-    def _decode_chunk(self, obs):
-        z = self._denoise(obs, self.net_.module_.noise.expand(len(obs), -1))
-        return self._to_actions(z.view(len(obs), self.horizon, self.n_outputs_))
+    def _from_fixed_noise(self, obs):
+        """Standardised action chunks denoised from the noise fixed at fit time."""
+        return self._denoise(obs, self.net_.module_.noise.expand(len(obs), -1))
 
     def predict(self, X):
         """Denoise one action per observation from the policy's fixed noise.
@@ -348,8 +343,7 @@ class DiffusionBC(ContinuousPolicy):
         """
 
         def first_action(obs):
-            z = self._denoise(obs, self.net_.module_.noise.expand(len(obs), -1))
-            return self._to_actions(z[:, : self.n_outputs_])
+            return self._to_actions(self._from_fixed_noise(obs)[:, : self.n_outputs_])
 
         return as_numpy(self._forward(X, first_action))
 
@@ -365,7 +359,12 @@ class DiffusionBC(ContinuousPolicy):
         -------
         chunks : ndarray of shape (n_samples, horizon, n_outputs)
         """
-        return as_numpy(self._forward(X, self._decode_chunk))
+
+        def chunk(obs):
+            z = self._from_fixed_noise(obs)
+            return self._to_actions(z.view(len(obs), self.horizon, self.n_outputs_))
+
+        return as_numpy(self._forward(X, chunk))
 
     def sample(self, X, n_samples=1, random_state=None):
         """Denoise fresh noise draws into actions.

@@ -173,11 +173,6 @@ class LatentBC(ContinuousPolicy):
         self.latent_dim = latent_dim
         self.kl_weight = kl_weight
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.non_deterministic = True  # the training loss draws latents on the fly
-        return tags
-
     def _build_module(self, X=None, y=None):
         # Drawn from fit's seeded generator: fixed by random_state.
         draws = None if y is None else torch.randn(_MODE_DRAWS, self.latent_dim)
