@@ -19,6 +19,8 @@ from sklearn_il.envs import GATES, OBSTACLE
 from sklearn_il.evaluation import evaluate_policy, rollout
 from sklearn_il.io import dump, load
 
+from .conftest import regression
+
 warnings.filterwarnings("ignore", category=ConvergenceWarning)
 
 TINY = dict(hidden_layer_sizes=(8,), max_iter=3, random_state=0)
@@ -33,18 +35,11 @@ LIKELIHOOD = {"MixtureDensityBC", "AutoregressiveBC"}
 MULTIMODAL = dict(hidden_layer_sizes=(64, 64), random_state=0)
 
 
-def _regression(n, d, k, seed):
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n, d))
-    y = X @ rng.normal(size=(d, k))
-    return X, (y.ravel() if k == 1 else y)
-
-
 @pytest.mark.parametrize("name", SMALL)
 @settings(max_examples=8, deadline=None)
 @given(n=st.integers(2, 30), d=st.integers(1, 4), k=st.integers(1, 3), n_pred=st.integers(1, 5))
 def test_shapes_dtypes_reproducibility_and_round_trips(name, n, d, k, n_pred):
-    X, y = _regression(n, d, k, seed=n)
+    X, y = regression(n, d, k, seed=n)
     policy = SMALL[name](**TINY).fit(X, y)
     rows = min(n, n_pred)
     pred = policy.predict(X[:n_pred])

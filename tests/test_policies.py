@@ -14,17 +14,10 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn_il import BCClassifier, BCRegressor
 from sklearn_il.io import dump, load
 
-from .conftest import FAST
+from .conftest import FAST, regression
 
 warnings.filterwarnings("ignore", category=ConvergenceWarning)
 TINY = dict(hidden_layer_sizes=(8,), max_iter=3, random_state=0)
-
-
-def _regression(n, d, k, seed):
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n, d))
-    y = X @ rng.normal(size=(d, k))
-    return X, (y.ravel() if k == 1 else y)
 
 
 @settings(max_examples=15, deadline=None)
@@ -36,7 +29,7 @@ def _regression(n, d, k, seed):
     loss=st.sampled_from(["mse", "gaussian"]),
 )
 def test_regressor_shapes_and_dtypes(n, d, k, n_pred, loss):
-    X, y = _regression(n, d, k, seed=n)
+    X, y = regression(n, d, k, seed=n)
     policy = BCRegressor(loss=loss, **TINY).fit(X, y)
     pred = policy.predict(X[:n_pred])
     assert pred.dtype == np.float64

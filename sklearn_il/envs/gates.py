@@ -4,6 +4,8 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from .obstacle import TwoSidedExpert
+
 
 class GatesEnv(gym.Env):
     """Fly through one of two gates in a wall; only matched steering fits through.
@@ -59,7 +61,7 @@ class GatesEnv(gym.Env):
         return self._pos.astype(np.float32), reward, terminated, False, info
 
 
-class GatesExpert:
+class GatesExpert(TwoSidedExpert):
     """Analytic demonstrator of :class:`GatesEnv`: both dimensions to one gate.
 
     Steers at full speed (gain 5) towards the gate it committed to at
@@ -72,15 +74,6 @@ class GatesExpert:
         A fixed gate (+1: ``(1, 1)``); ``None`` draws one per episode at
         ``reset``.
     """
-
-    def __init__(self, side=None):
-        self.side = side
-        self._side = 1.0 if side is None else float(side)
-
-    def reset(self, random_state=None):
-        """Commit to a gate for the next episode."""
-        if self.side is None:
-            self._side = float(np.random.default_rng(random_state).choice([-1.0, 1.0]))
 
     def predict(self, X):
         X = np.asarray(X, dtype=float).reshape(-1, 3)

@@ -54,7 +54,24 @@ class ObstacleEnv(gym.Env):
         return self._pos.astype(np.float32), reward, terminated, False, info
 
 
-class ObstacleExpert:
+class TwoSidedExpert:
+    """An expert that commits to one of two sides (-1 or +1) per episode.
+
+    ``side`` fixes it; ``None`` draws one at each ``reset``. Subclasses act
+    on ``self._side``.
+    """
+
+    def __init__(self, side=None):
+        self.side = side
+        self._side = 1.0 if side is None else float(side)
+
+    def reset(self, random_state=None):
+        """Commit to a side for the next episode."""
+        if self.side is None:
+            self._side = float(np.random.default_rng(random_state).choice([-1.0, 1.0]))
+
+
+class ObstacleExpert(TwoSidedExpert):
     """Analytic demonstrator of :class:`ObstacleEnv`, bimodal by design.
 
     Steers at full speed towards ``y = ±1.1`` until ``x = 1.8``, then back to
@@ -70,15 +87,6 @@ class ObstacleExpert:
 
     offset = 1.1
     passed_at = 1.8
-
-    def __init__(self, side=None):
-        self.side = side
-        self._side = 1.0 if side is None else float(side)
-
-    def reset(self, random_state=None):
-        """Commit to a side for the next episode."""
-        if self.side is None:
-            self._side = float(np.random.default_rng(random_state).choice([-1.0, 1.0]))
 
     def predict(self, X):
         X = np.asarray(X, dtype=float).reshape(-1, 2)
