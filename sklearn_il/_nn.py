@@ -41,14 +41,58 @@ class Standardize(nn.Module):
         return z * self.scale + self.loc
 
 
-def mlp(n_in, hidden_layer_sizes, n_out, activation):
-    """A fully connected network; ``activation`` names a scikit-learn activation."""
+def mlp(n_in, hidden_layer_sizes, n_out, activation, linear=nn.Linear):
+    """A fully connected network; ``activation`` names a scikit-learn activation.
+
+    ``linear(n_in, n_out)`` builds each layer (e.g. a Lipschitz-bounded one).
+    """
     layers, width = [], n_in
     for size in hidden_layer_sizes:
-        layers += [nn.Linear(width, size), ACTIVATIONS[activation]()]
+        layers += [linear(width, size), ACTIVATIONS[activation]()]
         width = size
-    layers.append(nn.Linear(width, n_out))
+    layers.append(linear(width, n_out))
     return nn.Sequential(*layers)
+
+
+class LipschitzLinear(nn.Linear):
+    """A linear layer whose spectral norm is kept at or below ``bound``.
+
+    CCIL's spectral normalisation, ``W <- W / max(sigma(W) / bound, 1)``:
+    ``sigma`` is estimated by one power iteration per training forward pass
+    (the vector is kept as a buffer, as ``torch.nn.utils.spectral_norm``
+    does), so the cost is two matrix-vector products. Written as a plain
+    module, not a ``torch.nn.utils.parametrize`` one, so that it pickles.
+    """
+
+    def __init__(self, n_in, n_out, bound):
+        super().__init__(n_in, n_out)
+        self.bound = float(bound)
+        self.register_buffer("u", nn.functional.normalize(torch.randn(n_out), dim=0))
+
+    def normalised_weight(self):
+        W = self.weight
+        if self.training:
+            with torch.no_grad():
+                v = nn.functional.normalize(W.t() @ self.u, dim=0)
+                self.u.copy_(nn.functional.normalize(W @ v, dim=0))
+        v = nn.functional.normalize(W.t().detach() @ self.u, dim=0)
+        sigma = self.u @ W @ v
+        return W / torch.clamp(sigma / self.bound, min=1.0)
+
+    def forward(self, x):
+        return nn.functional.linear(x, self.normalised_weight(), self.bias)
+
+
+class PairedMSE(nn.Module):
+    """Squared error between the two tensors a module returns in training.
+
+    For modules that build their own regression target from the batch
+    (diffusion's noise, the dynamics model's residual).
+    """
+
+    def forward(self, output, target):
+        predicted, wanted = output
+        return nn.functional.mse_loss(predicted, wanted)
 
 
 class MLPPolicy(nn.Module):

@@ -9,7 +9,7 @@ from sklearn.utils._param_validation import Interval
 from skorch.callbacks import Callback
 from torch import nn
 
-from .._nn import Standardize, mlp
+from .._nn import PairedMSE, Standardize, mlp
 from .._validation import episode_starts
 from ..base import ContinuousPolicy, as_numpy, fill_doc
 
@@ -81,14 +81,6 @@ class Denoiser(nn.Module):
         signal = self.alphas_cumprod[t].unsqueeze(1)
         noised = signal.sqrt() * target + (1 - signal).sqrt() * noise
         return self.denoise(*self.condition(obs, t), noised), noise
-
-
-class NoiseMSE(nn.Module):
-    """Epsilon prediction: squared error between predicted and true noise."""
-
-    def forward(self, output, target):
-        predicted, noise = output
-        return nn.functional.mse_loss(predicted, noise)
 
 
 class WeightEMA(Callback):
@@ -298,7 +290,8 @@ class DiffusionBC(ContinuousPolicy):
         return scaler(target.view(len(target), self.horizon, -1)).float().flatten(1)
 
     def _make_criterion(self):
-        return NoiseMSE()
+        # Epsilon prediction: the module returns (predicted noise, true noise).
+        return PairedMSE()
 
     def _callbacks(self):
         return [("ema", WeightEMA())]

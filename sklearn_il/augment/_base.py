@@ -1,0 +1,70 @@
+"""What the resamplers share: input checks and scikit-learn's ``fit``."""
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import validate_data
+
+from .._validation import check_groups
+
+
+class BaseAugmenter(BaseEstimator):
+    """Base class of the resamplers. Not for direct use.
+
+    A subclass implements ``_resample(X, y, groups)`` on validated float64
+    arrays (``y`` 2-D) and returns the rows to add; ``fit_resample`` returns
+    the original rows followed by them, ``y`` in its original shape.
+    """
+
+    # Set by a subclass that needs episode structure: what to name in the error.
+    _groups_required_by = None
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.required = True
+        tags.target_tags.multi_output = True
+        return tags
+
+    def fit(self, X, y, groups=None):
+        """Fit the resampler; :meth:`fit_resample` is what a pipeline calls.
+
+        Parameters
+        ----------
+        X, y, groups
+            As in :meth:`fit_resample`.
+
+        Returns
+        -------
+        self : object
+        """
+        self.fit_resample(X, y, groups=groups)
+        return self
+
+    def fit_resample(self, X, y, groups=None):
+        """Return the demonstrations with the generated rows appended.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Observations, each episode's rows contiguous and in time order.
+        y : array-like of shape (n_samples,) or (n_samples, n_action_dims)
+            Continuous expert actions.
+        groups : array-like of shape (n_samples,)
+            Episode id of each row. In a pipeline, route it with
+            ``sklearn.set_config(enable_metadata_routing=True)`` and
+            ``.set_fit_resample_request(groups=True)`` on this step.
+
+        Returns
+        -------
+        X_resampled : ndarray of shape (n_samples + n_added, n_features)
+        y_resampled : ndarray of shape (n_samples + n_added,) or (n_samples + n_added, n_action_dims)
+        """
+        self._validate_params()
+        X, y = validate_data(self, X, y, dtype=np.float64, multi_output=True, y_numeric=True)
+        groups = check_groups(groups, X.shape[0], required_by=self._groups_required_by)
+        flat = y.ndim == 1
+        X_new, y_new = self._resample(X, y.reshape(len(y), -1), groups)
+        y_new = y_new.ravel() if flat else y_new
+        return np.vstack([X, X_new]), np.concatenate([y, y_new])
+
+    def _resample(self, X, y, groups):
+        raise NotImplementedError

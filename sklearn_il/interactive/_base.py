@@ -1,0 +1,350 @@
+"""The loop DAgger and DART share: collect, label by the expert, aggregate, refit."""
+
+import copy
+import inspect
+from numbers import Integral
+
+import numpy as np
+from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone
+from sklearn.utils import check_random_state, get_tags
+from sklearn.utils._available_if import available_if
+from sklearn.utils._param_validation import HasMethods, Interval
+from sklearn.utils.validation import check_is_fitted, validate_data
+from tqdm.auto import tqdm
+
+from .._rollout import action_function, check_agent_fits_env, make_env, run_episodes
+from .._validation import check_groups
+
+
+def _delegates(method):
+    """``available_if`` check: the wrapped estimator has ``method``."""
+
+    def check(self):
+        getattr(self.estimator_ if hasattr(self, "estimator_") else self.estimator, method)
+        return True
+
+    return check
+
+
+class LabellingAgent:
+    """Acts in the env for one collection round and asks the expert at every step.
+
+    ``choose(expert_action, X, learner_act)`` returns the action executed; the expert's
+    clean actions are kept in ``labels``, in step order. ``reset`` starts
+    an episode for the expert (per-episode intentions) and for a learner
+    that executes action chunks.
+    """
+
+    def __init__(self, expert, choose, learner=None):
+        self.expert = expert
+        self.expert_act = action_function(expert)
+        self.learner_act = None if learner is None else action_function(learner)
+        self.choose = choose
+        self.labels = []
+
+    def reset(self, random_state=None):
+        if hasattr(self.expert, "reset"):
+            self.expert.reset(random_state=random_state)
+        if hasattr(self.learner_act, "reset"):
+            self.learner_act.reset()
+
+    def __call__(self, X):
+        label = np.asarray(self.expert_act(X))
+        self.labels.append(label[0])
+        return self.choose(label, X, self.learner_act)
+
+
+class InteractiveImitation(MetaEstimatorMixin, BaseEstimator):
+    """Base class of the interactive meta-estimators. Not for direct use.
+
+    A subclass defines ``_make_agent(iteration, rng)``, the agent that
+    collects round ``iteration`` (2, 3, ...; round 1 is the initial data),
+    and may override ``_after_refit(X, y)`` to update its state from the
+    refitted policy and the round's rows.
+    """
+
+    _parameter_constraints = {
+        "estimator": [HasMethods(["fit", "predict"])],
+        "env": "no_validation",
+        "expert": [None, HasMethods(["predict"]), callable],
+        "n_iter": [Interval(Integral, 0, None, closed="left")],
+        "n_episodes_per_iter": [Interval(Integral, 1, None, closed="left")],
+        "max_episode_steps": [Interval(Integral, 1, None, closed="left"), None],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self, estimator, env=None, expert=None, *, n_iter=10, n_episodes_per_iter=5,
+        max_episode_steps=None, random_state=None, verbose=0,
+    ):
+        self.estimator = estimator
+        self.env = env
+        self.expert = expert
+        self.n_iter = n_iter
+        self.n_episodes_per_iter = n_episodes_per_iter
+        self.max_episode_steps = max_episode_steps
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def __sklearn_tags__(self):
+        tags = copy.deepcopy(get_tags(self.estimator))
+        tags.input_tags.allow_nan = False
+        return tags
+
+    # ------------------------------------------------------------ the loop
+    def fit(self, X=None, y=None, groups=None):
+        """Start from demonstrations, then run ``n_iter`` rounds of collection.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or None
+            Initial demonstrations' observations. ``None``: collect
+            ``n_episodes_per_iter`` episodes of the expert instead.
+        y : array-like of shape (n_samples,) or (n_samples, n_action_dims)
+            Their expert actions.
+        groups : array-like of shape (n_samples,), default=None
+            Episode id of each row; passed on to the policy (with the new
+            episodes' ids) when its ``fit`` takes ``groups``.
+
+        Returns
+        -------
+        self : object
+        """
+        self._validate_params()
+        if self.n_iter and self.expert is None:
+            raise ValueError(
+                "expert=None means a human labels the states: set n_iter=0 and run "
+                "each round with collect_states() and partial_fit()."
+            )
+        if self.n_iter and self.env is None:
+            raise ValueError("env is needed to collect states; pass an env, an env id or a factory.")
+        self._reset_state()
+        rng = check_random_state(self.random_state)
+        if X is None:
+            if y is not None:
+                raise ValueError("y was given without X.")
+            if self.expert is None or self.env is None:
+                raise ValueError("with X=None the expert's episodes are collected: pass env and expert.")
+            demos = run_episodes(self.expert, self.env, self.n_episodes_per_iter,
+                                 rng.randint(2**31 - 1), self.max_episode_steps)
+            self._add_round(demos.X, demos.y, demos.groups, beta=1.0,
+                            mean_return=float(demos.episode_returns().mean()), reset=True)
+        else:
+            self._add_round(X, y, groups, beta=1.0, mean_return=np.nan, reset=True)
+
+        if self.n_iter:
+            env, owned = make_env(self.env)
+            try:
+                check_agent_fits_env(self.estimator_, env)
+                rounds = tqdm(range(2, self.n_iter + 2), desc=type(self).__name__,
+                              disable=not self.verbose, unit="iter")
+                for iteration in rounds:
+                    agent, beta = self._make_agent(iteration, rng)
+                    demos = run_episodes(agent, env, self.n_episodes_per_iter,
+                                         rng.randint(2**31 - 1), self.max_episode_steps)
+                    record = self._add_round(demos.X, np.asarray(agent.labels), demos.groups,
+                                             beta=beta, mean_return=float(demos.episode_returns().mean()))
+                    rounds.set_postfix(labels=record["n_labels_total"],
+                                       mean_return=f"{record['mean_return']:.3g}")
+            finally:
+                if owned:
+                    env.close()
+        return self
+
+    def partial_fit(self, X, y, groups=None):
+        """Aggregate one round of labelled states and refit the policy.
+
+        The step a human expert drives: label the states
+        :meth:`collect_states` returned, then pass them here. On an
+        unfitted wrapper this is the initial data.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            States visited by the policy.
+        y : array-like of shape (n_samples,) or (n_samples, n_action_dims)
+            The expert's labels for them.
+        groups : array-like of shape (n_samples,), default=None
+            Episode id of each row.
+
+        Returns
+        -------
+        self : object
+        """
+        first = not hasattr(self, "estimator_")
+        if first:
+            self._validate_params()
+            self._reset_state()
+        self._add_round(X, y, groups, beta=1.0 if first else 0.0, mean_return=np.nan, reset=first)
+        return self
+
+    def collect_states(self, n_episodes=None, *, random_state=None, as_frame=False):
+        """Roll out the current policy and return the states it visits, to label.
+
+        Parameters
+        ----------
+        n_episodes : int, default=None
+            Episodes to run; default ``n_episodes_per_iter``.
+        random_state : int, RandomState instance or None, default=None
+            Seeds the episodes.
+        as_frame : bool, default=False
+            Return a pandas DataFrame with one column per feature (the fitted
+            feature names, or ``x0``, ``x1``, ...) and an ``episode`` column.
+
+        Returns
+        -------
+        X : ndarray of shape (n_steps, n_features)
+            The visited states (when ``as_frame=False``).
+        groups : ndarray of shape (n_steps,)
+            Their episode ids, new ones that continue ``groups_``.
+        frame : pandas.DataFrame
+            Both in one table (when ``as_frame=True``).
+        """
+        check_is_fitted(self)
+        if self.env is None:
+            raise ValueError("collect_states needs an env.")
+        n_episodes = self.n_episodes_per_iter if n_episodes is None else n_episodes
+        demos = run_episodes(self.estimator_, self.env, n_episodes, random_state, self.max_episode_steps)
+        groups = demos.groups + self._n_episodes
+        if not as_frame:
+            return demos.X, groups
+        import pandas as pd
+
+        columns = getattr(self, "feature_names_in_", None)
+        if columns is None:
+            columns = [f"x{i}" for i in range(demos.X.shape[1])]
+        frame = pd.DataFrame(demos.X, columns=list(columns))
+        frame["episode"] = groups
+        return frame
+
+    # -------------------------------------------------------- bookkeeping
+    def _reset_state(self):
+        self.estimator_ = clone(self.estimator)
+        self.history_ = []
+        self._n_episodes = 0
+        self._groups_known = True
+        for name in ("X_", "y_", "groups_"):
+            self.__dict__.pop(name, None)
+
+    def _add_round(self, X, y, groups, *, beta, mean_return, reset=False):
+        """Validate a round's rows, aggregate them, refit, and record the round."""
+        if y is None:
+            raise ValueError("y is required: the expert's actions for the rows of X.")
+        X, y = validate_data(self, X, y, reset=reset, dtype=np.float64, multi_output=True,
+                             ensure_min_samples=1)
+        groups = check_groups(groups, X.shape[0])
+        if self.env is not None and reset:
+            self._check_env_width(X)
+        # Episode ids restart at the number of episodes seen so far, so that
+        # rounds never share an id.
+        if groups is None:
+            # Rows given without episode ids count as one episode here, and
+            # the policy is then fitted without groups: no split on made-up ids.
+            self._groups_known = False
+            ids = np.full(X.shape[0], self._n_episodes)
+        else:
+            ids = np.unique(groups, return_inverse=True)[1] + self._n_episodes
+        self._n_episodes = int(ids.max()) + 1
+        round_X, round_y = X, y
+        if hasattr(self, "X_"):
+            if y.ndim != self.y_.ndim or y.shape[1:] != self.y_.shape[1:]:
+                raise ValueError(
+                    f"the labels have shape {y.shape[1:]} per row but earlier rounds "
+                    f"had {self.y_.shape[1:]}."
+                )
+            X, y, ids = (np.concatenate([a, b]) for a, b in
+                         ((self.X_, X), (self.y_, y), (self.groups_, ids)))
+        self.X_, self.y_, self.groups_ = X, y, ids
+        self._refit()
+        self._after_refit(round_X, round_y)
+        record = {
+            "iteration": len(self.history_) + 1,
+            "beta": beta,
+            "n_labels": len(round_y),
+            "n_labels_total": len(self.y_),
+            "mean_return": mean_return,
+        }
+        self.history_.append(record)
+        return record
+
+    def _check_env_width(self, X):
+        env, owned = make_env(self.env)
+        try:
+            n_obs = int(np.prod(env.observation_space.shape))
+        finally:
+            if owned:
+                env.close()
+        if X.shape[1] != n_obs:
+            raise ValueError(
+                f"X has {X.shape[1]} features but the env's observations have "
+                f"{n_obs}; the demonstrations must come from the same env."
+            )
+
+    def _refit(self):
+        X = self.X_
+        names = getattr(self, "feature_names_in_", None)
+        if names is not None:
+            import pandas as pd
+
+            X = pd.DataFrame(X, columns=names)
+        params = inspect.signature(self.estimator_.fit).parameters
+        if "groups" in params and self._groups_known:
+            self.estimator_.fit(X, self.y_, groups=self.groups_)
+        else:
+            self.estimator_.fit(X, self.y_)
+
+    def _after_refit(self, X, y):
+        """Hook: update state from the refitted policy and the round's rows."""
+
+    def _make_agent(self, iteration, rng):
+        """Return (agent with ``labels``, beta) for collection round ``iteration``."""
+        raise NotImplementedError
+
+    # ----------------------------------------------------------- delegation
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "estimator_")
+
+    @property
+    def classes_(self):
+        """Class labels of a classifier policy."""
+        return self.estimator_.classes_
+
+    def predict(self, X):
+        """Predict actions with the fitted policy.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Observations.
+
+        Returns
+        -------
+        y : ndarray
+            The policy's ``predict(X)``.
+        """
+        check_is_fitted(self)
+        return self.estimator_.predict(X)
+
+    @available_if(_delegates("predict_proba"))
+    def predict_proba(self, X):
+        """The policy's ``predict_proba(X)``."""
+        check_is_fitted(self)
+        return self.estimator_.predict_proba(X)
+
+    @available_if(_delegates("sample"))
+    def sample(self, X, n_samples=1, random_state=None):
+        """The policy's ``sample(X, n_samples, random_state)``."""
+        check_is_fitted(self)
+        return self.estimator_.sample(X, n_samples=n_samples, random_state=random_state)
+
+    @available_if(_delegates("score_samples"))
+    def score_samples(self, X, y):
+        """The policy's ``score_samples(X, y)``."""
+        check_is_fitted(self)
+        return self.estimator_.score_samples(X, y)
+
+    def score(self, X, y, sample_weight=None):
+        """The policy's ``score(X, y)`` (R² or accuracy on actions)."""
+        check_is_fitted(self)
+        return self.estimator_.score(X, y, sample_weight=sample_weight)

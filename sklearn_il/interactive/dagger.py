@@ -1,0 +1,141 @@
+"""DAgger: label the learner's own states with the expert, aggregate, refit."""
+
+from numbers import Real
+
+import numpy as np
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from ._base import InteractiveImitation, LabellingAgent
+
+
+class DAggerWrapper(InteractiveImitation):
+    """Dataset Aggregation around any policy (Ross, Gordon and Bagnell, 2011).
+
+    Round ``i`` rolls out the mixture ``pi_i = beta_i pi* + (1 - beta_i)
+    pi_hat_i``: at every step a coin with probability ``beta_i`` decides
+    whether the expert or the current policy acts. The expert labels every
+    state visited, the labelled states join all earlier data, and the
+    policy is refitted on the aggregate. Training on the states the learner
+    itself reaches is what turns behaviour cloning's ``O(eps H^2)`` into
+    ``O(eps H)``.
+
+    Round 1 is the initial data: the given demonstrations, or the expert's
+    own episodes when ``X`` is None (``beta_1 = 1`` under both schedules of
+    the paper). ``fit`` then runs rounds ``2, ..., n_iter + 1``.
+
+    A human can be the expert: with ``expert=None`` and ``n_iter=0``,
+    ``fit`` trains on the demonstrations, :meth:`collect_states` rolls out
+    the policy and returns the states to label, and :meth:`partial_fit`
+    takes the labels, aggregates and refits.
+
+    Parameters
+    ----------
+    estimator : estimator
+        The policy (any estimator with ``fit`` and ``predict``, a Pipeline
+        included). Cloned; the fitted one is ``estimator_``. Its ``fit``
+        receives ``groups`` when it takes them.
+    env : gymnasium.Env, str or callable, default=None
+        Where to collect: an Env, a registered env id, or a zero-argument
+        callable returning one.
+    expert : object with ``predict(X)``, callable, or None, default=None
+        Labels any state. ``None``: a human labels, through
+        :meth:`collect_states` and :meth:`partial_fit`.
+    beta : {"indicator", "exponential"}, float or callable, default="indicator"
+        Probability that the expert acts in round ``i``: ``"indicator"``
+        is ``1[i = 1]`` (the learner drives every collected round),
+        ``"exponential"`` is ``p ** (i - 1)`` with ``p = decay``; a float in
+        [0, 1] is a constant; a callable maps ``i`` to a probability.
+    decay : float, default=0.5
+        ``p`` of the exponential schedule.
+    n_iter : int, default=10
+        Collection rounds after the initial data.
+    n_episodes_per_iter : int, default=5
+        Episodes collected per round (and expert episodes when ``X`` is None).
+    max_episode_steps : int, default=None
+        Truncate collected episodes at this length.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the episodes and the mixing coins.
+    verbose : int, default=0
+        Show a progress bar over rounds with the latest return.
+
+    Attributes
+    ----------
+    estimator_ : estimator
+        The policy fitted on all the data.
+    X_, y_ : ndarray
+        The aggregated states and expert labels.
+    groups_ : ndarray of shape (n_rows,)
+        Episode id of each aggregated row, numbered from 0 across rounds.
+    history_ : list of dict
+        One record per round: ``iteration``, ``beta``, ``n_labels`` (expert
+        labels added), ``n_labels_total``, ``mean_return`` (of the episodes
+        collected that round; NaN for given data).
+    n_features_in_ : int
+        Number of observation features.
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of features seen during fit, when ``X`` has string column names.
+
+    See Also
+    --------
+    DARTWrapper : The expert drives, with noise injected.
+
+    Examples
+    --------
+    >>> from sklearn_il import BCRegressor
+    >>> from sklearn_il.envs import WINDING_ROAD, WindingRoadExpert
+    >>> from sklearn_il.interactive import DAggerWrapper
+    >>> dagger = DAggerWrapper(
+    ...     BCRegressor(hidden_layer_sizes=(32,), max_iter=20, random_state=0),
+    ...     env=WINDING_ROAD, expert=WindingRoadExpert(), n_iter=2,
+    ...     n_episodes_per_iter=1, random_state=0)
+    >>> dagger.fit()  # starts from the expert's own episodes
+    DAggerWrapper(...)
+    >>> [record["iteration"] for record in dagger.history_]
+    [1, 2, 3]
+    """
+
+    _parameter_constraints = {
+        **InteractiveImitation._parameter_constraints,
+        "beta": [StrOptions({"indicator", "exponential"}), Interval(Real, 0, 1, closed="both"), callable],
+        "decay": [Interval(Real, 0, 1, closed="both")],
+    }
+
+    def __init__(
+        self,
+        estimator,
+        env=None,
+        expert=None,
+        *,
+        beta="indicator",
+        decay=0.5,
+        n_iter=10,
+        n_episodes_per_iter=5,
+        max_episode_steps=None,
+        random_state=None,
+        verbose=0,
+    ):
+        super().__init__(
+            estimator, env, expert, n_iter=n_iter, n_episodes_per_iter=n_episodes_per_iter,
+            max_episode_steps=max_episode_steps, random_state=random_state, verbose=verbose,
+        )
+        self.beta = beta
+        self.decay = decay
+
+    def _beta(self, iteration):
+        if self.beta == "indicator":
+            return float(iteration == 1)
+        if self.beta == "exponential":
+            return self.decay ** (iteration - 1)
+        beta = self.beta(iteration) if callable(self.beta) else self.beta
+        if not 0 <= beta <= 1:
+            raise ValueError(f"beta({iteration}) = {beta!r} is not a probability in [0, 1].")
+        return float(beta)
+
+    def _make_agent(self, iteration, rng):
+        beta = self._beta(iteration)
+        coins = np.random.default_rng(rng.randint(2**31 - 1))
+
+        def choose(label, X, learner_act):
+            return label if coins.random() < beta else learner_act(X)
+
+        return LabellingAgent(self.expert, choose, learner=self.estimator_), beta
