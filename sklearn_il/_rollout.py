@@ -73,6 +73,34 @@ def action_function(agent):
     )
 
 
+class LabellingAgent:
+    """Acts in the env and asks the expert for its action at every step.
+
+    ``choose(expert_action, X, learner_act)`` returns the action executed;
+    the expert's clean actions are kept in ``labels``, in step order.
+    ``reset`` starts an episode for the expert (per-episode intentions) and
+    for a learner that executes action chunks.
+    """
+
+    def __init__(self, expert, choose, learner=None):
+        self.expert = expert
+        self.expert_act = action_function(expert)
+        self.learner_act = None if learner is None else action_function(learner)
+        self.choose = choose
+        self.labels = []
+
+    def reset(self, random_state=None):
+        if hasattr(self.expert, "reset"):
+            self.expert.reset(random_state=random_state)
+        if hasattr(self.learner_act, "reset"):
+            self.learner_act.reset()
+
+    def __call__(self, X):
+        label = np.asarray(self.expert_act(X))
+        self.labels.append(label[0])
+        return self.choose(label, X, self.learner_act)
+
+
 def check_agent_fits_env(agent, env):
     """Raise ``ValueError`` when a fitted policy's shapes do not match the env."""
     obs_space, act_space = env.observation_space, env.action_space

@@ -222,5 +222,4 @@ class DynamicsRegressor(ContinuousPolicy):
         next_state : ndarray of shape (n_samples,) or (n_samples, n_outputs)
             float64.
         """
-        flat = self.n_outputs_ == 1
-        return as_numpy(self._forward(X, lambda s: s.view(-1) if flat else s))
+        return as_numpy(self._forward(X, lambda s: s.view(-1) if s.shape[1] == 1 else s))

@@ -1,11 +1,15 @@
 """Rolling policies out and scoring them by what they achieve in the env."""
 
+import warnings
+
 import numpy as np
+from gymnasium import spaces
 from sklearn.utils import Bunch
 
-from ._rollout import run_episodes
+from ._rollout import LabellingAgent, check_agent_fits_env, make_env, run_episodes
+from .base import seeds
 
-__all__ = ["evaluate_policy", "make_rollout_scorer", "rollout"]
+__all__ = ["compounding_error", "evaluate_policy", "make_rollout_scorer", "rollout"]
 
 _METRICS = ("mean_return", "success_rate", "mean_length")
 
@@ -149,3 +153,106 @@ def make_rollout_scorer(
     if metric not in _METRICS:
         raise ValueError(f"metric must be one of {_METRICS}, got {metric!r}.")
     return RolloutScorer(env, n_episodes, metric, random_state, max_episode_steps)
+
+
+def _per_episode(values, demos, horizon):
+    """Rows of per-step ``values`` as an (n_episodes, horizon) array, NaN-padded."""
+    out = np.full((demos.n_episodes, horizon), np.nan)
+    for i, (start, length) in enumerate(zip(demos._starts, demos.episode_lengths())):
+        out[i, :length] = values[start : start + length]
+    return out
+
+
+def compounding_error(policy, env, expert, n_episodes=10, random_state=None, max_episode_steps=None):
+    """How far a policy drifts from its expert, step by step.
+
+    The expert and the policy each run ``n_episodes`` episodes from the same
+    resets (same seeds). At every step of the policy's episodes the expert
+    is asked what it would do. Behaviour cloning's errors compound: off the
+    expert's states its mistakes grow, and the cost of an episode grows as
+    ``O(eps H^2)`` with the horizon ``H``; a policy trained on its own
+    states (DAgger) keeps it ``O(eps H)``.
+
+    Parameters
+    ----------
+    policy : fitted estimator, Pipeline or callable
+        The policy, as in :func:`rollout`.
+    env : gymnasium.Env, str or callable
+        The env, a registered env id, or a zero-argument callable returning one.
+    expert : object with ``predict(X)``, or callable
+        The reference, queryable at any state.
+    n_episodes : int, default=10
+        Episodes of each.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the resets, shared by the expert's and the policy's episodes.
+    max_episode_steps : int, default=None
+        Truncate episodes at this length.
+
+    Returns
+    -------
+    result : Bunch
+        Arrays over time steps ``steps`` (0, 1, ...):
+
+        - ``action_error``: mean distance between the policy's action and
+          the expert's action at the policy's own states (episodes still
+          running);
+        - ``state_distance``: mean distance between the policy's and the
+          expert's states at the same step (episodes where both run);
+        - ``failure_rate``: fraction of episodes in which the policy's
+          episode has ended (fallen off) while the expert's runs on;
+        - ``cumulative_cost``: its running sum, the expected number of
+          steps lost up to each step, counting a step after falling off as
+          cost 1 (the lecture's "if you fall off, assume the worst");
+        - ``n_running``: the policy's episodes still running.
+
+    Examples
+    --------
+    >>> from sklearn_il.envs import WINDING_ROAD, WindingRoadExpert
+    >>> from sklearn_il.evaluation import compounding_error
+    >>> expert = WindingRoadExpert()
+    >>> result = compounding_error(expert, WINDING_ROAD, expert, n_episodes=2, random_state=0)
+    >>> float(result.cumulative_cost[-1]), float(result.action_error.max())
+    (0.0, 0.0)
+    """
+    env, owned = make_env(env)
+    try:
+        check_agent_fits_env(policy, env)
+        seed = seeds(random_state, 1)[0]
+        reference = run_episodes(expert, env, n_episodes, seed, max_episode_steps)
+        agent = LabellingAgent(expert, lambda label, X, learner_act: learner_act(X), learner=policy)
+        learner = run_episodes(agent, env, n_episodes, seed, max_episode_steps)
+        space = env.action_space
+    finally:
+        if owned:
+            env.close()
+    labels = np.asarray(agent.labels)
+    if isinstance(space, spaces.Discrete):
+        error = (labels.reshape(-1) != learner.y.reshape(-1)).astype(float)
+    else:
+        labels = np.clip(labels.reshape(len(learner), -1), space.low.ravel(), space.high.ravel())
+        error = np.linalg.norm(labels - learner.y.reshape(len(learner), -1), axis=1)
+    lengths, reference_lengths = learner.episode_lengths(), reference.episode_lengths()
+    horizon = int(max(lengths.max(), reference_lengths.max()))
+    action_error = _per_episode(error, learner, horizon)
+    states = _per_episode(np.arange(len(learner)), learner, horizon)
+    reference_states = _per_episode(np.arange(len(reference)), reference, horizon)
+    both = ~np.isnan(states) & ~np.isnan(reference_states)
+    distance = np.full(states.shape, np.nan)
+    distance[both] = np.linalg.norm(
+        learner.X[states[both].astype(int)] - reference.X[reference_states[both].astype(int)], axis=1
+    )
+    steps = np.arange(horizon)
+    failed = (lengths[:, None] <= steps) & (steps < reference_lengths[:, None])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # steps no episode reaches
+        mean_action_error = np.nanmean(action_error, axis=0)
+        mean_distance = np.nanmean(distance, axis=0)
+    failure_rate = failed.mean(axis=0)
+    return Bunch(
+        steps=steps,
+        action_error=mean_action_error,
+        state_distance=mean_distance,
+        failure_rate=failure_rate,
+        cumulative_cost=np.cumsum(failure_rate),
+        n_running=(~np.isnan(action_error)).sum(axis=0),
+    )

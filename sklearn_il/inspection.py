@@ -5,8 +5,9 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array
 
 from ._rollout import action_function
+from .evaluation import compounding_error
 
-__all__ = ["ActionDistributionDisplay"]
+__all__ = ["ActionDistributionDisplay", "CompoundingErrorDisplay"]
 
 
 def _expert_actions(expert, states, n_draws, random_state):
@@ -191,5 +192,144 @@ class ActionDistributionDisplay:
             ax.set(xlabel=f"action {a}", ylabel=f"action {b}")
         ax.set_title(name or self.estimator_name)
         ax.legend(loc="best", fontsize="small")
+        self.ax_, self.figure_ = ax, ax.figure
+        return self
+
+
+_KINDS = {
+    "cumulative_cost": "expected steps lost so far",
+    "failure_rate": "fraction of episodes fallen off",
+    "action_error": "|policy action - expert action|",
+    "state_distance": "|policy state - expert state|",
+}
+
+
+class CompoundingErrorDisplay:
+    """A policy's drift from its expert over the steps of an episode.
+
+    The picture of compounding error: behaviour cloning's small mistakes
+    carry it to states the expert never showed, where its mistakes grow, so
+    its cumulative cost bends upwards (``O(eps H^2)``); DAgger's stays close
+    to a straight line (``O(eps H)``). Create it with :meth:`from_estimator`
+    (once per policy, on the same ``ax``, to compare several); ``plot``
+    draws it.
+
+    Parameters
+    ----------
+    steps : ndarray of shape (n_steps,)
+        Time steps.
+    errors : Bunch
+        What :func:`~sklearn_il.evaluation.compounding_error` returns.
+    estimator_name : str, default=None
+        Name in the legend.
+
+    Attributes
+    ----------
+    line_ : matplotlib Line2D
+        The plotted curve.
+    ax_ : matplotlib Axes
+        Axes with the curve.
+    figure_ : matplotlib Figure
+        Figure containing the axes.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from sklearn_il.envs import WINDING_ROAD, WindingRoadExpert
+    >>> from sklearn_il.inspection import CompoundingErrorDisplay
+    >>> expert = WindingRoadExpert()
+    >>> display = CompoundingErrorDisplay.from_estimator(
+    ...     expert, WINDING_ROAD, expert, n_episodes=2, random_state=0, name="expert")
+    >>> display.errors.cumulative_cost[-1]
+    np.float64(0.0)
+    """
+
+    def __init__(self, *, steps, errors, estimator_name=None):
+        self.steps = steps
+        self.errors = errors
+        self.estimator_name = estimator_name
+
+    @classmethod
+    def from_estimator(
+        cls,
+        estimator,
+        env,
+        expert,
+        *,
+        kind="cumulative_cost",
+        n_episodes=10,
+        random_state=None,
+        max_episode_steps=None,
+        name=None,
+        ax=None,
+    ):
+        """Measure a fitted policy's drift from ``expert`` in ``env`` and plot it.
+
+        Parameters
+        ----------
+        estimator : fitted policy, Pipeline or callable
+            The policy, as in :func:`~sklearn_il.evaluation.rollout`.
+        env : gymnasium.Env, str or callable
+            Where to roll out.
+        expert : object with ``predict(X)``, or callable
+            The reference.
+        kind : {"cumulative_cost", "failure_rate", "action_error", "state_distance"}, \
+                default="cumulative_cost"
+            Which measure to plot; see
+            :func:`~sklearn_il.evaluation.compounding_error`.
+        n_episodes : int, default=10
+            Episodes of each.
+        random_state : int, RandomState instance or None, default=None
+            Seeds the resets, the same for the policy and the expert.
+        max_episode_steps : int, default=None
+            Truncate episodes at this length.
+        name : str, default=None
+            Name in the legend; default: the estimator's class name.
+        ax : matplotlib Axes, default=None
+            Axes to draw on; a new figure when None.
+
+        Returns
+        -------
+        display : CompoundingErrorDisplay
+        """
+        errors = compounding_error(estimator, env, expert, n_episodes, random_state, max_episode_steps)
+        display = cls(
+            steps=errors.steps,
+            errors=errors,
+            estimator_name=name or type(estimator).__name__,
+        )
+        return display.plot(ax=ax, kind=kind)
+
+    def plot(self, ax=None, *, kind="cumulative_cost", name=None, **kwargs):
+        """Draw one measure against the time step.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, default=None
+            Axes to draw on; a new figure when None.
+        kind : {"cumulative_cost", "failure_rate", "action_error", "state_distance"}, \
+                default="cumulative_cost"
+            Which measure.
+        name : str, default=None
+            Name in the legend; default: ``estimator_name``.
+        **kwargs : dict
+            Passed to matplotlib's ``plot``.
+
+        Returns
+        -------
+        display : CompoundingErrorDisplay
+            Itself, with ``line_``, ``ax_`` and ``figure_`` set.
+        """
+        import matplotlib.pyplot as plt
+
+        if kind not in _KINDS:
+            raise ValueError(f"kind must be one of {sorted(_KINDS)}, got {kind!r}.")
+        if ax is None:
+            _, ax = plt.subplots()
+        (self.line_,) = ax.plot(self.steps, self.errors[kind], label=name or self.estimator_name,
+                                **kwargs)
+        ax.set(xlabel="time step", ylabel=_KINDS[kind])
+        ax.legend(loc="best")
         self.ax_, self.figure_ = ax, ax.figure
         return self

@@ -40,8 +40,9 @@ class CorrectiveAugmenter(BaseAugmenter):
         (see :func:`~sklearn_il.dynamics.transitions`). A callable
         ``dynamics(states, actions) -> next_states`` on batches is a known
         model and is used as is.
-    method : {"backtrack", "disturbed_action"}, default="backtrack"
-        How labels are generated.
+    method : {"disturbed_action", "backtrack"}, default="disturbed_action"
+        How labels are generated. Disturbed actions gave the larger gains in
+        ``benchmarks/bench_compounding.py``.
     epsilon : float or None, default=None
         Largest distance (Euclidean, in the units of ``X``) of a kept label
         from its demonstrated state, and largest error of the model on the
@@ -49,9 +50,9 @@ class CorrectiveAugmenter(BaseAugmenter):
         consecutive demonstrated states.
     lipschitz_constant : float or None, default=2.0
         Lipschitz bound of the default model (``dynamics=None`` only).
-    n_labels_per_point : int, default=1
+    n_labels_per_point : int, default=5
         Disturbed actions drawn per transition (``"disturbed_action"``;
-        backtracking makes one label per transition).
+        backtracking makes one label per transition and needs 1 here).
     action_noise : float, default=0.1
         Standard deviation of the disturbance, in units of each action
         dimension's standard deviation over ``y``.
@@ -113,10 +114,10 @@ class CorrectiveAugmenter(BaseAugmenter):
         self,
         dynamics=None,
         *,
-        method="backtrack",
+        method="disturbed_action",
         epsilon=None,
         lipschitz_constant=2.0,
-        n_labels_per_point=1,
+        n_labels_per_point=5,
         action_noise=0.1,
         random_state=None,
     ):

@@ -12,7 +12,7 @@ from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.validation import check_is_fitted, validate_data
 from tqdm.auto import tqdm
 
-from .._rollout import action_function, check_agent_fits_env, make_env, run_episodes
+from .._rollout import check_agent_fits_env, make_env, run_episodes
 from .._validation import check_groups
 
 
@@ -24,34 +24,6 @@ def _delegates(method):
         return True
 
     return check
-
-
-class LabellingAgent:
-    """Acts in the env for one collection round and asks the expert at every step.
-
-    ``choose(expert_action, X, learner_act)`` returns the action executed; the expert's
-    clean actions are kept in ``labels``, in step order. ``reset`` starts
-    an episode for the expert (per-episode intentions) and for a learner
-    that executes action chunks.
-    """
-
-    def __init__(self, expert, choose, learner=None):
-        self.expert = expert
-        self.expert_act = action_function(expert)
-        self.learner_act = None if learner is None else action_function(learner)
-        self.choose = choose
-        self.labels = []
-
-    def reset(self, random_state=None):
-        if hasattr(self.expert, "reset"):
-            self.expert.reset(random_state=random_state)
-        if hasattr(self.learner_act, "reset"):
-            self.learner_act.reset()
-
-    def __call__(self, X):
-        label = np.asarray(self.expert_act(X))
-        self.labels.append(label[0])
-        return self.choose(label, X, self.learner_act)
 
 
 class InteractiveImitation(MetaEstimatorMixin, BaseEstimator):
@@ -230,7 +202,10 @@ class InteractiveImitation(MetaEstimatorMixin, BaseEstimator):
     def _add_round(self, X, y, groups, *, beta, mean_return, reset=False):
         """Validate a round's rows, aggregate them, refit, and record the round."""
         if y is None:
-            raise ValueError("y is required: the expert's actions for the rows of X.")
+            raise ValueError(
+                "requires y to be passed, but the target y is None: give the expert's "
+                "actions for the rows of X."
+            )
         X, y = validate_data(self, X, y, reset=reset, dtype=np.float64, multi_output=True,
                              ensure_min_samples=1)
         groups = check_groups(groups, X.shape[0])

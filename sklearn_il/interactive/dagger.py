@@ -5,7 +5,8 @@ from numbers import Real
 import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._base import InteractiveImitation, LabellingAgent
+from .._rollout import LabellingAgent
+from ._base import InteractiveImitation
 
 
 class DAggerWrapper(InteractiveImitation):

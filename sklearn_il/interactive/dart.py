@@ -5,7 +5,8 @@ from numbers import Real
 import numpy as np
 from sklearn.utils._param_validation import Interval
 
-from ._base import InteractiveImitation, LabellingAgent
+from .._rollout import LabellingAgent
+from ._base import InteractiveImitation
 
 
 class DARTWrapper(InteractiveImitation):
@@ -111,9 +112,12 @@ class DARTWrapper(InteractiveImitation):
         self.alpha = alpha
 
     def _after_refit(self, X, y):
-        if y.dtype.kind not in "fiu":
-            raise TypeError("DARTWrapper injects Gaussian noise and needs continuous (numeric) actions.")
-        y = y.reshape(len(y), -1)
+        if hasattr(self.estimator_, "classes_"):
+            raise TypeError(
+                "DARTWrapper injects Gaussian noise into the actions and needs a policy "
+                "for continuous actions, not a classifier."
+            )
+        y = np.asarray(y, dtype=float).reshape(len(y), -1)
         errors = np.asarray(self.estimator_.predict(X), dtype=float).reshape(y.shape) - y
         covariance = np.atleast_2d(np.cov(errors, rowvar=False, bias=True))
         trace = float(np.trace(covariance))

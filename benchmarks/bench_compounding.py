@@ -1,0 +1,164 @@
+"""Compounding error: BC, NoiseBC, CCIL+BC, DART and DAgger against expert labels.
+
+For each task and label budget (in expert episodes' worth of labels): the
+normalised return (random policy 0, expert 1; mean ± std over seeds) of
+
+- BC: behaviour cloning on ``budget`` expert episodes;
+- NoiseBC: the same, plus noisy copies of the observations (``NoiseAugmenter``);
+- CCIL+BC: the same, plus corrective labels (``CorrectiveAugmenter``, learned
+  Lipschitz dynamics); on the winding road also with the known dynamics;
+- DART: one expert episode, then ``budget - 1`` rounds of one noisy expert episode;
+- DAgger: one expert episode, then ``budget - 1`` rounds of one learner episode.
+
+Columns ``labels`` give the mean number of expert labels used. Every policy
+is evaluated on clean episodes and on perturbed ones (Gaussian noise of std
+``--perturb`` on every observation and on every action, as in the CCIL
+paper's evaluation; boolean features excepted).
+
+Run: ``python benchmarks/bench_compounding.py [--seeds 5] [--tasks ...]``.
+"""
+
+import argparse
+import time
+import warnings
+
+import gymnasium as gym
+import numpy as np
+from bench_bc import RandomPolicy
+from sklearn.exceptions import ConvergenceWarning
+
+from sklearn_il import BCRegressor
+from sklearn_il.augment import CorrectiveAugmenter, NoiseAugmenter
+from sklearn_il.datasets import collect_demonstrations
+from sklearn_il.envs import WINDING_ROAD
+from sklearn_il.evaluation import evaluate_policy
+from sklearn_il.experts import make_expert
+from sklearn_il.interactive import DAggerWrapper, DARTWrapper
+
+warnings.filterwarnings("ignore", category=ConvergenceWarning)
+
+# task: (label budgets in episodes, steps per episode, observation features
+# left unperturbed: LunarLander's leg-contact flags are booleans)
+TASKS = {
+    WINDING_ROAD: ((1, 2, 4), 200, []),
+    "Pendulum-v1": ((1, 2, 4), 200, []),
+    "LunarLanderContinuous-v3": ((1, 2, 4), 400, [6, 7]),
+    "InvertedDoublePendulum-v5": ((1, 2, 4), 300, []),
+}
+METHODS = ("BC", "NoiseBC", "CCIL+BC", "DART", "DAgger")
+
+
+def policy(seed):
+    return BCRegressor(hidden_layer_sizes=(64, 64), random_state=seed)
+
+
+def winding_road_model(states, actions):
+    """The winding road's own dynamics, as a known model for CCIL.
+
+    Offset and heading follow the env's equations; the curvature ahead is
+    interpolated between the two curvatures the observation shows.
+    """
+    e, psi, kappa, kappa_ahead = states.T
+    u = 2.0 * np.clip(actions[:, 0], -1, 1)
+    dt = 0.1
+    return np.c_[
+        e + dt * np.sin(psi),
+        psi + dt * (u - kappa + 1.5 * psi),
+        kappa + dt * (kappa_ahead - kappa),
+        kappa_ahead,
+    ]
+
+
+class Perturbed(gym.Wrapper):
+    """Gaussian noise of std ``scale`` on observations and executed actions.
+
+    Observation features listed in ``exact`` are left as they are.
+    """
+
+    def __init__(self, env, scale, exact=()):
+        super().__init__(env)
+        self.scale = scale
+        self.exact = list(exact)
+
+    def _noisy(self, obs):
+        noise = self.rng.normal(0, self.scale, np.shape(obs))
+        noise[self.exact] = 0.0
+        return (obs + noise).astype(obs.dtype)
+
+    def reset(self, **kwargs):
+        obs, info = self.env.reset(**kwargs)
+        self.rng = np.random.default_rng(self.env.np_random.integers(2**31))
+        return self._noisy(obs), info
+
+    def step(self, action):
+        space = self.env.action_space
+        action = np.clip(action + self.rng.normal(0, self.scale, np.shape(action)),
+                         space.low, space.high).astype(space.dtype)
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        return self._noisy(obs), reward, terminated, truncated, info
+
+
+def fitted_policies(task, budget, steps, seed, expert):
+    """Yield (method, fitted policy, expert labels used) for one budget and seed."""
+    demos = collect_demonstrations(task, expert, budget, random_state=seed, max_episode_steps=steps)
+    X, y, groups = demos.X, demos.y, demos.groups
+    yield "BC", policy(seed).fit(X, y), len(y)
+    X_noise, y_noise = NoiseAugmenter(random_state=seed).fit_resample(X, y, groups)
+    yield "NoiseBC", policy(seed).fit(X_noise, y_noise), len(y)
+    X_ccil, y_ccil = CorrectiveAugmenter(random_state=seed).fit_resample(X, y, groups)
+    yield "CCIL+BC", policy(seed).fit(X_ccil, y_ccil), len(y)
+    if task == WINDING_ROAD:
+        known = CorrectiveAugmenter(winding_road_model, random_state=seed)
+        yield "CCIL+BC (known dynamics)", policy(seed).fit(*known.fit_resample(X, y, groups)), len(y)
+    first = demos.take_episodes([0])
+    for name, wrapper in (("DART", DARTWrapper), ("DAgger", DAggerWrapper)):
+        model = wrapper(policy(seed), task, expert, n_iter=budget - 1, n_episodes_per_iter=1,
+                        max_episode_steps=steps, random_state=seed)
+        model.fit(first.X, first.y, first.groups)
+        yield name, model, len(model.y_)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--eval-episodes", type=int, default=10)
+    parser.add_argument("--perturb", type=float, default=0.01)
+    parser.add_argument("--tasks", nargs="*", default=list(TASKS))
+    args = parser.parse_args()
+    header = (f"{'task':<26} {'method':<25} {'budget':>6} {'labels':>7} "
+              f"{'norm. return':>15} {'perturbed':>15} {'s/seed':>7}")
+    print(header)
+    print("-" * len(header))
+    for task in args.tasks:
+        budgets, steps, exact = TASKS[task]
+        expert = make_expert(task)
+
+        def score(agent, perturb):
+            env = gym.make(task)
+            env = Perturbed(env, args.perturb, exact) if perturb else env
+            return evaluate_policy(agent, env, args.eval_episodes, random_state=1000,
+                                   max_episode_steps=steps).mean_return
+
+        space = gym.make(task).action_space
+        low = {p: score(RandomPolicy(space, 0), p) for p in (False, True)}
+        high = {p: score(expert, p) for p in (False, True)}
+        print(f"# {task}: expert return {high[False]:.1f} (perturbed {high[True]:.1f}), "
+              f"random {low[False]:.1f} (perturbed {low[True]:.1f})", flush=True)
+        for budget in budgets:
+            results = {}
+            start = time.perf_counter()
+            for seed in range(args.seeds):
+                for name, fitted, labels in fitted_policies(task, budget, steps, seed, expert):
+                    row = results.setdefault(name, {"labels": [], False: [], True: []})
+                    row["labels"].append(labels)
+                    for p in (False, True):
+                        row[p].append((score(fitted, p) - low[p]) / (high[p] - low[p]))
+            per_seed = (time.perf_counter() - start) / args.seeds
+            for name, row in results.items():
+                cells = [f"{np.mean(row[p]):.2f} ± {np.std(row[p]):.2f}" for p in (False, True)]
+                print(f"{task:<26} {name:<25} {budget:>6} {np.mean(row['labels']):>7.0f} "
+                      f"{cells[0]:>15} {cells[1]:>15} {per_seed:>7.0f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
