@@ -24,19 +24,23 @@ class BaseAugmenter(BaseEstimator):
         tags.target_tags.multi_output = True
         return tags
 
-    def fit(self, X, y, groups=None):
+    def fit(self, X, y, **params):
         """Fit the resampler; :meth:`fit_resample` is what a pipeline calls.
 
         Parameters
         ----------
-        X, y, groups
+        X, y
             As in :meth:`fit_resample`.
+        **params : dict
+            ``groups``, as in :meth:`fit_resample`. Taken as ``**params``, as
+            imbalanced-learn's samplers do, so that a pipeline routes
+            ``groups`` by ``set_fit_resample_request`` alone.
 
         Returns
         -------
         self : object
         """
-        self.fit_resample(X, y, groups=groups)
+        self.fit_resample(X, y, **params)
         return self
 
     def fit_resample(self, X, y, groups=None):

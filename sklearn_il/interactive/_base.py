@@ -223,7 +223,10 @@ class InteractiveImitation(MetaEstimatorMixin, BaseEstimator):
         self._n_episodes = int(ids.max()) + 1
         round_X, round_y = X, y
         if hasattr(self, "X_"):
-            if y.ndim != self.y_.ndim or y.shape[1:] != self.y_.shape[1:]:
+            if y.ndim != self.y_.ndim and y.size == len(y) and self.y_.size == len(self.y_):
+                y = y.reshape((-1,) + self.y_.shape[1:])  # one action dimension, either shape
+                round_y = y
+            if y.shape[1:] != self.y_.shape[1:]:
                 raise ValueError(
                     f"the labels have shape {y.shape[1:]} per row but earlier rounds "
                     f"had {self.y_.shape[1:]}."

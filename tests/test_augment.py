@@ -1,0 +1,223 @@
+"""CorrectiveAugmenter and NoiseAugmenter: labels, filters, pipelines, routing."""
+
+import pickle
+
+import numpy as np
+import pytest
+import sklearn
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from imblearn.pipeline import Pipeline
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV, GroupKFold
+
+from sklearn_il import BCRegressor
+from sklearn_il.augment import CorrectiveAugmenter, NoiseAugmenter
+from sklearn_il.datasets import make_winding_road
+from sklearn_il.dynamics import DynamicsRegressor
+from sklearn_il.envs import WINDING_ROAD
+from sklearn_il.evaluation import evaluate_policy
+
+from .conftest import FAST
+
+B = np.array([0.0, 0.1])
+
+
+def drift(states, actions):
+    """A known model whose residual does not depend on the state: s' = s + B a."""
+    return states + actions[:, :1] * B
+
+
+def episodes(n_episodes=3, length=10, seed=0):
+    """Trajectories of ``drift`` with random actions: X, y (1-D), groups."""
+    rng = np.random.default_rng(seed)
+    X, y, groups = [], [], []
+    for episode in range(n_episodes):
+        s = rng.normal(size=2)
+        for _ in range(length):
+            a = rng.normal()
+            X.append(s)
+            y.append(a)
+            groups.append(episode)
+            s = drift(s[None], np.array([[a]]))[0]
+    return np.array(X), np.array(y), np.array(groups)
+
+
+def test_backtrack_labels_lead_back_to_the_demonstrated_state():
+    X, y, groups = episodes()
+    augmenter = CorrectiveAugmenter(drift, method="backtrack", n_labels_per_point=1, epsilon=10.0)
+    X_res, y_res = augmenter.fit_resample(X, y, groups)
+    n = len(X)
+    np.testing.assert_array_equal(X_res[:n], X)  # the demonstrations come first, unchanged
+    labels_X, labels_y = X_res[n:], y_res[n:]
+    assert augmenter.n_kept_ == augmenter.n_generated_ == n - 3  # one per transition
+    # From the label's state, the label's action reaches a demonstrated state exactly.
+    reached = drift(labels_X, labels_y[:, None])
+    assert np.abs(reached[:, None, :] - X[None]).sum(-1).min(1).max() < 1e-12
+
+
+def test_disturbed_action_labels_reach_the_next_state():
+    X, y, groups = episodes()
+    augmenter = CorrectiveAugmenter(drift, n_labels_per_point=4, action_noise=0.5, epsilon=10.0,
+                                    random_state=0)
+    X_res, y_res = augmenter.fit_resample(X, y, groups)
+    n = len(X)
+    assert augmenter.n_generated_ == 4 * (n - 3)
+    labels_X, labels_y = X_res[n:], y_res[n:]
+    assert not np.isin(labels_y, y).any()  # the actions are disturbed
+    reached = drift(labels_X, labels_y[:, None])
+    assert np.abs(reached[:, None, :] - X[None]).sum(-1).min(1).max() < 1e-12
+
+
+def test_epsilon_and_model_error_filter_the_labels():
+    X, y, groups = episodes()
+    close = CorrectiveAugmenter(drift, action_noise=2.0, epsilon=0.1, random_state=0)
+    X_res, _ = close.fit_resample(X, y, groups)
+    assert 0 < close.n_kept_ < close.n_generated_
+    # Every kept label is within epsilon of some demonstrated state.
+    distance = np.linalg.norm(X_res[len(X):, None, :] - X[None], axis=-1).min(1)
+    assert distance.max() < 0.1
+
+    def wrong(states, actions):  # off by 1 on every transition
+        return drift(states, actions) + 1.0
+
+    untrusted = CorrectiveAugmenter(wrong, epsilon=0.5, random_state=0)
+    X_res, _ = untrusted.fit_resample(X, y, groups)
+    assert untrusted.n_kept_ == 0 and len(X_res) == len(X)
+
+
+def test_default_epsilon_is_the_mean_step():
+    X, y, groups = episodes()
+    augmenter = CorrectiveAugmenter(drift).fit(X, y, groups=groups)
+    steps = np.linalg.norm(np.diff(X, axis=0), axis=1)[np.diff(groups) == 0]
+    assert augmenter.epsilon_ == pytest.approx(steps.mean())
+
+
+def test_learned_dynamics_is_fitted_and_kept():
+    X, y, groups = episodes(n_episodes=10)
+    augmenter = CorrectiveAugmenter(DynamicsRegressor(**FAST), random_state=0).fit(X, y, groups=groups)
+    assert isinstance(augmenter.dynamics_, DynamicsRegressor)
+    assert augmenter.dynamics_.n_features_in_ == 3
+
+
+def test_noise_augmenter_copies_rows_with_noise_of_the_given_scale():
+    X, y, groups = episodes(n_episodes=20)
+    X_res, y_res = NoiseAugmenter(noise_std=[0.5, 0.0], n_copies=3, random_state=0).fit_resample(X, y)
+    n = len(X)
+    assert X_res.shape == (4 * n, 2) and y_res.shape == (4 * n,)
+    np.testing.assert_array_equal(y_res[n:], np.tile(y, 3))
+    noise = X_res[n:] - np.tile(X, (3, 1))
+    assert noise[:, 0].std() == pytest.approx(0.5, rel=0.1)
+    assert (noise[:, 1] == 0).all()
+
+
+@pytest.mark.parametrize(
+    "augmenter", [NoiseAugmenter(random_state=0), CorrectiveAugmenter(drift, random_state=0)]
+)
+def test_bad_input_is_named(augmenter):
+    X, y, groups = episodes()
+    bad = X.copy()
+    bad[3, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        augmenter.fit_resample(bad, y, groups)
+    with pytest.raises(ValueError, match="groups has 5 entries"):
+        augmenter.fit_resample(X, y, groups[:5])
+    split = groups.copy()
+    split[:2] = 2  # episode 2's rows: 0-1 and 20-29
+    with pytest.raises(ValueError, match="split into 2 separate runs"):
+        augmenter.fit_resample(X, y, split)
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        augmenter.fit_resample(X, y[:-1], groups)
+
+
+def test_corrective_errors_name_the_problem():
+    X, y, groups = episodes()
+    with pytest.raises(ValueError, match="needs `groups`.*set_fit_resample_request"):
+        CorrectiveAugmenter(drift).fit_resample(X, y)
+    with pytest.raises(ValueError, match="backtrack.*n_labels_per_point"):
+        CorrectiveAugmenter(drift, method="backtrack", n_labels_per_point=3).fit_resample(X, y, groups)
+    with pytest.raises(ValueError, match="returned 1 state dimensions"):
+        CorrectiveAugmenter(lambda s, a: s[:, :1]).fit_resample(X, y, groups)
+    with pytest.raises(ValueError, match="noise_std"):
+        NoiseAugmenter(noise_std=[0.1, 0.1, 0.1]).fit_resample(X, y)
+
+
+@settings(max_examples=8, deadline=None)
+@given(n_episodes=st.integers(1, 4), length=st.integers(2, 8), n_actions=st.integers(1, 2),
+       which=st.sampled_from(["noise", "corrective"]))
+def test_shapes_dtypes_reproducibility_and_round_trips(n_episodes, length, n_actions, which):
+    X, y, groups = episodes(n_episodes, length, seed=length)
+    if n_actions == 2:
+        y = np.c_[y, -y]
+    augmenter = (NoiseAugmenter(n_copies=2, random_state=0) if which == "noise"
+                 else CorrectiveAugmenter(drift, epsilon=10.0, random_state=0))
+    X_res, y_res = augmenter.fit_resample(X, y, groups)
+    assert X_res.dtype == y_res.dtype == np.float64
+    assert X_res.shape[1] == 2 and y_res.shape[1:] == y.shape[1:] and len(X_res) == len(y_res)
+    for other in (clone(augmenter), pickle.loads(pickle.dumps(augmenter))):
+        X_again, y_again = other.fit_resample(X, y, groups)
+        np.testing.assert_array_equal(X_again, X_res)
+        np.testing.assert_array_equal(y_again, y_res)
+
+
+@pytest.fixture
+def routing():
+    with sklearn.config_context(enable_metadata_routing=True):
+        yield
+
+
+def test_grid_search_routes_groups_to_the_sampler(routing):
+    X, y, groups = make_winding_road(n_episodes=4, random_state=0)
+    pipe = Pipeline([
+        ("augment", NoiseAugmenter(random_state=0).set_fit_resample_request(groups=True)),
+        # The sampler adds rows, so the episode ids no longer fit the policy's rows.
+        ("policy", BCRegressor(**FAST).set_fit_request(groups=False)),
+    ])
+    seen = []
+    original = NoiseAugmenter.fit_resample
+
+    def spy(self, X, y, groups=None):
+        seen.append(None if groups is None else len(groups))
+        return original(self, X, y, groups)
+
+    NoiseAugmenter.fit_resample = spy
+    try:
+        search = GridSearchCV(pipe, {"augment__n_copies": [1, 2]}, cv=GroupKFold(n_splits=2))
+        search.fit(X, y, groups=groups)
+    finally:
+        NoiseAugmenter.fit_resample = original
+    # Every fit saw the episode ids of exactly its training rows.
+    assert seen and all(n == len(X) // 2 for n in seen[:-1]) and seen[-1] == len(X)
+    assert search.best_params_["augment__n_copies"] in (1, 2)
+
+
+def test_unrouted_groups_raise_how_to_route(routing):
+    X, y, groups = make_winding_road(n_episodes=4, random_state=0)
+    pipe = Pipeline([
+        ("augment", CorrectiveAugmenter(_winding_model())),
+        ("policy", BCRegressor(**FAST)),
+    ])
+    with pytest.raises(ValueError, match="set_fit_resample_request\\(groups=True\\)"):
+        pipe.fit(X, y)
+
+
+def _winding_model():
+    def model(states, actions):
+        e, psi, kappa, ahead = states.T
+        return np.c_[e + 0.1 * np.sin(psi), psi + 0.1 * (2 * actions[:, 0] - kappa + 1.5 * psi),
+                     kappa + 0.1 * (ahead - kappa), ahead]
+    return model
+
+
+def test_corrective_labels_with_known_dynamics_rescue_cloning():
+    # The winding road's demonstrations never leave the centre line, so
+    # behaviour cloning has no example of a correction and drives off; the
+    # known model's corrective labels teach it to steer back.
+    X, y, groups = make_winding_road(n_episodes=1, random_state=0)
+    policy = BCRegressor(hidden_layer_sizes=(64, 64), random_state=0)
+    plain = evaluate_policy(clone(policy).fit(X, y), WINDING_ROAD, 10, random_state=1)
+    augmenter = CorrectiveAugmenter(_winding_model(), random_state=0)
+    corrected = evaluate_policy(clone(policy).fit(*augmenter.fit_resample(X, y, groups)),
+                                WINDING_ROAD, 10, random_state=1)
+    assert augmenter.n_kept_ > 0
+    assert plain.success_rate <= 0.2 and corrected.success_rate >= 0.9
