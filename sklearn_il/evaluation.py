@@ -229,7 +229,9 @@ def compounding_error(policy, env, expert, n_episodes=10, random_state=None, max
     if isinstance(space, spaces.Discrete):
         error = (labels.reshape(-1) != learner.y.reshape(-1)).astype(float)
     else:
+        # As the env would receive it: clipped and in the space's dtype.
         labels = np.clip(labels.reshape(len(learner), -1), space.low.ravel(), space.high.ravel())
+        labels = labels.astype(space.dtype).astype(float)
         error = np.linalg.norm(labels - learner.y.reshape(len(learner), -1), axis=1)
     lengths, reference_lengths = learner.episode_lengths(), reference.episode_lengths()
     horizon = int(max(lengths.max(), reference_lengths.max()))

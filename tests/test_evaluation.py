@@ -6,8 +6,19 @@ from sklearn.exceptions import ConvergenceWarning
 
 from sklearn_il import BCClassifier, BCRegressor
 from sklearn_il.datasets import collect_demonstrations
-from sklearn_il.envs import OBSTACLE, POINT_REACH, ObstacleEnv
-from sklearn_il.evaluation import evaluate_policy, make_rollout_scorer, rollout
+from sklearn_il.envs import (
+    OBSTACLE,
+    POINT_REACH,
+    WINDING_ROAD,
+    ObstacleEnv,
+    WindingRoadExpert,
+)
+from sklearn_il.evaluation import (
+    compounding_error,
+    evaluate_policy,
+    make_rollout_scorer,
+    rollout,
+)
 from sklearn_il.experts import LunarLanderHeuristic
 
 from .conftest import FAST
@@ -53,3 +64,38 @@ def test_rollout_scorer_is_deterministic_and_validated(obstacle_data):
     assert scorer(policy, X, y) == scorer(policy, X, y)
     with pytest.raises(ValueError, match="metric must be one of"):
         make_rollout_scorer(OBSTACLE, metric="accuracy")
+
+
+class _Drifting:
+    """A policy that steers the expert's way plus a constant bias."""
+
+    def __init__(self, bias):
+        self.bias = bias
+
+    def predict(self, X):
+        return np.clip(WindingRoadExpert().predict(X) + self.bias, -1, 1)
+
+
+def test_compounding_error_is_zero_for_the_expert_and_grows_with_a_bias():
+    expert = WindingRoadExpert()
+    same = compounding_error(expert, WINDING_ROAD, expert, n_episodes=3, random_state=0)
+    assert same.steps.shape == same.action_error.shape == (200,)
+    assert same.cumulative_cost[-1] == 0 and same.action_error.max() == 0
+    assert same.state_distance.max() == 0 and (same.n_running == 3).all()
+    # A biased driver settles off the centre line but stays on the road: its
+    # action error is the bias, and its state distance grows to a new level.
+    biased = compounding_error(_Drifting(0.05), WINDING_ROAD, expert, n_episodes=3, random_state=0)
+    assert biased.action_error[0] == pytest.approx(0.05)
+    assert biased.state_distance[100:].min() > 2 * biased.state_distance[1] > 0
+    # A large bias drives off the road: every step after that costs 1.
+    off = compounding_error(_Drifting(0.8), WINDING_ROAD, expert, n_episodes=3, random_state=0)
+    fell = int(np.argmax(off.failure_rate == 1.0))
+    assert 0 < fell < 100 and (off.n_running[fell:] == 0).all()
+    assert off.cumulative_cost[-1] == pytest.approx(200 - fell + np.sum(off.failure_rate[:fell]))
+
+
+def test_compounding_error_checks_the_policy_against_the_env(obstacle_data):
+    X, y, _ = obstacle_data
+    policy = BCRegressor(hidden_layer_sizes=(8,), max_iter=2, random_state=0).fit(X, y)
+    with pytest.raises(ValueError, match="2 observation features"):
+        compounding_error(policy, WINDING_ROAD, WindingRoadExpert(), n_episodes=1)

@@ -55,3 +55,25 @@ def test_bad_input_is_named(obstacle_data):
         ActionDistributionDisplay.from_estimator(policy, X[:2], expert=lambda s: np.zeros((len(s), 2)))
     with pytest.raises(ValueError, match="NaN"):
         ActionDistributionDisplay.from_estimator(policy, [[np.nan, 0.0]])
+
+
+def test_compounding_error_display_puts_several_policies_on_one_axis():
+    import matplotlib.pyplot as plt
+
+    from sklearn_il.envs import WINDING_ROAD, WindingRoadExpert
+    from sklearn_il.inspection import CompoundingErrorDisplay
+
+    expert = WindingRoadExpert()
+    fig, ax = plt.subplots()
+    first = CompoundingErrorDisplay.from_estimator(expert, WINDING_ROAD, expert, n_episodes=1,
+                                                   random_state=0, name="expert", ax=ax)
+    second = CompoundingErrorDisplay.from_estimator(
+        lambda X: -expert.predict(X), WINDING_ROAD, expert, n_episodes=1, random_state=0,
+        name="wrong way", kind="failure_rate", ax=ax)
+    assert first.ax_ is second.ax_ is ax and len(ax.get_lines()) == 2
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["expert", "wrong way"]
+    np.testing.assert_array_equal(second.line_.get_ydata(), second.errors.failure_rate)
+    assert second.errors.failure_rate[-1] == 1.0
+    with pytest.raises(ValueError, match="kind must be one of"):
+        first.plot(kind="regret")
+    plt.close(fig)
