@@ -58,13 +58,20 @@ class ChunkExecutor:
 def action_function(agent):
     """How to ask ``agent`` for actions, given a batch of observations.
 
-    ``agent.predict`` for an estimator or expert, a :class:`ChunkExecutor`
+    ``agent.predict`` for an estimator or expert (with the observations as
+    a DataFrame when it was fitted on one), a :class:`ChunkExecutor`
     for a policy that predicts chunks of several actions, ``agent`` for a
     callable.
     """
     if hasattr(agent, "predict_chunk") and getattr(agent, "horizon", 1) > 1:
         return ChunkExecutor(agent)
     if hasattr(agent, "predict"):
+        names = getattr(agent, "feature_names_in_", None)
+        if names is not None:
+            # Fitted on a DataFrame: give it the observations under those names.
+            import pandas as pd
+
+            return lambda X: agent.predict(pd.DataFrame(X, columns=names))
         return agent.predict
     if callable(agent):
         return agent

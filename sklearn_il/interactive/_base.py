@@ -260,17 +260,20 @@ class InteractiveImitation(MetaEstimatorMixin, BaseEstimator):
             )
 
     def _refit(self):
-        X = self.X_
-        names = getattr(self, "feature_names_in_", None)
-        if names is not None:
-            import pandas as pd
-
-            X = pd.DataFrame(X, columns=names)
+        # The policy gets plain arrays: the wrapper keeps the feature names
+        # and checks them, so rollouts (arrays) hit the policy's fast path.
         params = inspect.signature(self.estimator_.fit).parameters
         if "groups" in params and self._groups_known:
-            self.estimator_.fit(X, self.y_, groups=self.groups_)
+            self.estimator_.fit(self.X_, self.y_, groups=self.groups_)
         else:
-            self.estimator_.fit(X, self.y_)
+            self.estimator_.fit(self.X_, self.y_)
+
+    def _policy_input(self, X):
+        """``X`` for the fitted policy: a float array, names checked against fit's."""
+        check_is_fitted(self)
+        if type(X) is np.ndarray and "feature_names_in_" not in self.__dict__:
+            return X
+        return validate_data(self, X, reset=False, dtype=np.float64)
 
     def _after_refit(self, X, y):
         """Hook: update state from the refitted policy and the round's rows."""
@@ -301,28 +304,24 @@ class InteractiveImitation(MetaEstimatorMixin, BaseEstimator):
         y : ndarray
             The policy's ``predict(X)``.
         """
-        check_is_fitted(self)
-        return self.estimator_.predict(X)
+        return self.estimator_.predict(self._policy_input(X))
 
     @available_if(_delegates("predict_proba"))
     def predict_proba(self, X):
         """The policy's ``predict_proba(X)``."""
-        check_is_fitted(self)
-        return self.estimator_.predict_proba(X)
+        return self.estimator_.predict_proba(self._policy_input(X))
 
     @available_if(_delegates("sample"))
     def sample(self, X, n_samples=1, random_state=None):
         """The policy's ``sample(X, n_samples, random_state)``."""
-        check_is_fitted(self)
-        return self.estimator_.sample(X, n_samples=n_samples, random_state=random_state)
+        return self.estimator_.sample(self._policy_input(X), n_samples=n_samples,
+                                      random_state=random_state)
 
     @available_if(_delegates("score_samples"))
     def score_samples(self, X, y):
         """The policy's ``score_samples(X, y)``."""
-        check_is_fitted(self)
-        return self.estimator_.score_samples(X, y)
+        return self.estimator_.score_samples(self._policy_input(X), y)
 
     def score(self, X, y, sample_weight=None):
         """The policy's ``score(X, y)`` (R² or accuracy on actions)."""
-        check_is_fitted(self)
-        return self.estimator_.score(X, y, sample_weight=sample_weight)
+        return self.estimator_.score(self._policy_input(X), y, sample_weight=sample_weight)
