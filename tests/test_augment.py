@@ -166,29 +166,36 @@ def routing():
         yield
 
 
-def test_grid_search_routes_groups_to_the_sampler(routing):
+@pytest.mark.parametrize("sampler", ["noise", "corrective"])
+def test_grid_search_routes_groups_to_the_sampler(routing, sampler):
     X, y, groups = make_winding_road(n_episodes=4, random_state=0)
+    cls = NoiseAugmenter if sampler == "noise" else CorrectiveAugmenter
+    augmenter = (NoiseAugmenter(random_state=0) if sampler == "noise"
+                 else CorrectiveAugmenter(_winding_model(), random_state=0))
     pipe = Pipeline([
-        ("augment", NoiseAugmenter(random_state=0).set_fit_resample_request(groups=True)),
+        ("augment", augmenter.set_fit_resample_request(groups=True)),
         # The sampler adds rows, so the episode ids no longer fit the policy's rows.
         ("policy", BCRegressor(**FAST).set_fit_request(groups=False)),
     ])
     seen = []
-    original = NoiseAugmenter.fit_resample
+    original = cls.fit_resample
 
     def spy(self, X, y, groups=None):
         seen.append(None if groups is None else len(groups))
         return original(self, X, y, groups)
 
-    NoiseAugmenter.fit_resample = spy
+    cls.fit_resample = spy
     try:
-        search = GridSearchCV(pipe, {"augment__n_copies": [1, 2]}, cv=GroupKFold(n_splits=2))
+        grid = ({"augment__n_copies": [1, 2]} if sampler == "noise"
+                else {"augment__epsilon": [0.01, 1.0]})
+        search = GridSearchCV(pipe, grid, cv=GroupKFold(n_splits=2))
         search.fit(X, y, groups=groups)
     finally:
-        NoiseAugmenter.fit_resample = original
-    # Every fit saw the episode ids of exactly its training rows.
-    assert seen and all(n == len(X) // 2 for n in seen[:-1]) and seen[-1] == len(X)
-    assert search.best_params_["augment__n_copies"] in (1, 2)
+        cls.fit_resample = original
+    # Every fit saw the episode ids of exactly its training rows (2 of 4
+    # episodes of 200 steps), and the refit all of them.
+    assert seen == [len(X) // 2] * 4 + [len(X)]
+    assert search.best_params_ in [dict(zip(grid, [v])) for v in next(iter(grid.values()))]
 
 
 def test_unrouted_groups_raise_how_to_route(routing):

@@ -104,3 +104,14 @@ def test_shapes_dtypes_reproducibility_and_round_trips(n, n_state, n_action, n_p
     again = clone(model).fit(X, y)
     np.testing.assert_array_equal(again.predict(X), model.predict(X))
     np.testing.assert_array_equal(pickle.loads(pickle.dumps(model)).predict(X), model.predict(X))
+
+
+def test_dump_and_load_keep_the_bounded_model(tmp_path):
+    from sklearn_il.io import dump, load
+
+    X, y, groups = linear_system(n_episodes=3)
+    state_action, next_state, _ = transitions(X, y, groups)
+    model = DynamicsRegressor(lipschitz_constant=1.5, **FAST).fit(state_action, next_state)
+    dump(model, tmp_path / "dynamics.safetensors")
+    loaded = load(tmp_path / "dynamics.safetensors")
+    np.testing.assert_array_equal(loaded.predict(state_action), model.predict(state_action))

@@ -304,24 +304,28 @@ class InteractiveImitation(MetaEstimatorMixin, BaseEstimator):
         y : ndarray
             The policy's ``predict(X)``.
         """
-        return self.estimator_.predict(self._policy_input(X))
+        X = self._policy_input(X)  # checks fitted first
+        return self.estimator_.predict(X)
 
     @available_if(_delegates("predict_proba"))
     def predict_proba(self, X):
         """The policy's ``predict_proba(X)``."""
-        return self.estimator_.predict_proba(self._policy_input(X))
+        X = self._policy_input(X)
+        return self.estimator_.predict_proba(X)
 
     @available_if(_delegates("sample"))
     def sample(self, X, n_samples=1, random_state=None):
         """The policy's ``sample(X, n_samples, random_state)``."""
-        return self.estimator_.sample(self._policy_input(X), n_samples=n_samples,
-                                      random_state=random_state)
+        X = self._policy_input(X)
+        return self.estimator_.sample(X, n_samples=n_samples, random_state=random_state)
 
     @available_if(_delegates("score_samples"))
     def score_samples(self, X, y):
         """The policy's ``score_samples(X, y)``."""
-        return self.estimator_.score_samples(self._policy_input(X), y)
+        X = self._policy_input(X)
+        return self.estimator_.score_samples(X, y)
 
     def score(self, X, y, sample_weight=None):
         """The policy's ``score(X, y)`` (R² or accuracy on actions)."""
-        return self.estimator_.score(self._policy_input(X), y, sample_weight=sample_weight)
+        X = self._policy_input(X)
+        return self.estimator_.score(X, y, sample_weight=sample_weight)
