@@ -21,3 +21,22 @@ def regression(n, d, k, seed):
     X = rng.normal(size=(n, d))
     y = X @ rng.normal(size=(d, k))
     return X, (y.ravel() if k == 1 else y)
+
+
+def simulate(step, n_episodes, length, seed):
+    """Episodes of a 2-D system under random 1-D actions: X, y (1-D), groups.
+
+    ``step(states, actions)`` maps batches of states (n, 2) and actions
+    (n, 1) to next states.
+    """
+    rng = np.random.default_rng(seed)
+    X, y, groups = [], [], []
+    for episode in range(n_episodes):
+        s = rng.normal(size=2)
+        for _ in range(length):
+            a = rng.normal()
+            X.append(s)
+            y.append(a)
+            groups.append(episode)
+            s = step(s[None], np.array([[a]]))[0]
+    return np.array(X), np.array(y), np.array(groups)

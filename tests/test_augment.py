@@ -18,7 +18,7 @@ from sklearn_il.dynamics import DynamicsRegressor
 from sklearn_il.envs import WINDING_ROAD
 from sklearn_il.evaluation import evaluate_policy
 
-from .conftest import FAST
+from .conftest import FAST, simulate
 
 B = np.array([0.0, 0.1])
 
@@ -30,17 +30,7 @@ def drift(states, actions):
 
 def episodes(n_episodes=3, length=10, seed=0):
     """Trajectories of ``drift`` with random actions: X, y (1-D), groups."""
-    rng = np.random.default_rng(seed)
-    X, y, groups = [], [], []
-    for episode in range(n_episodes):
-        s = rng.normal(size=2)
-        for _ in range(length):
-            a = rng.normal()
-            X.append(s)
-            y.append(a)
-            groups.append(episode)
-            s = drift(s[None], np.array([[a]]))[0]
-    return np.array(X), np.array(y), np.array(groups)
+    return simulate(drift, n_episodes, length, seed)
 
 
 def test_backtrack_labels_lead_back_to_the_demonstrated_state():

@@ -11,23 +11,17 @@ from sklearn.base import clone
 
 from sklearn_il.dynamics import DynamicsRegressor, transitions
 
-from .conftest import FAST
+from .conftest import FAST, simulate
+
+
+def linear_step(states, actions):
+    """s' = s + 0.1 A s + 0.1 B a: a rotation, pushed along the second axis."""
+    A, B = np.array([[0.0, 1.0], [-1.0, 0.0]]), np.array([0.0, 1.0])
+    return states + 0.1 * states @ A.T + 0.1 * actions * B
 
 
 def linear_system(n_episodes=20, length=30, seed=0):
-    """s' = s + 0.1 A s + 0.1 B a on 2-D states and 1-D actions; X, y, groups."""
-    rng = np.random.default_rng(seed)
-    A, B = np.array([[0.0, 1.0], [-1.0, 0.0]]), np.array([0.0, 1.0])
-    X, y, groups = [], [], []
-    for episode in range(n_episodes):
-        s = rng.normal(size=2)
-        for _ in range(length):
-            a = rng.normal()
-            X.append(s)
-            y.append(a)
-            groups.append(episode)
-            s = s + 0.1 * (A @ s) + 0.1 * B * a
-    return np.array(X), np.array(y), np.array(groups)
+    return simulate(linear_step, n_episodes, length, seed)
 
 
 def test_transitions_pair_consecutive_rows_within_episodes():
@@ -98,9 +92,10 @@ def test_shapes_dtypes_reproducibility_and_round_trips(n, n_state, n_action, n_p
     y = X[:, :n_state] + 0.1 * rng.normal(size=(n, n_state))
     y = y.ravel() if n_state == 1 else y
     model = DynamicsRegressor(lipschitz_constant=bound, **FAST).fit(X, y)
+    rows = min(n, n_pred)
     prediction = model.predict(X[:n_pred])
     assert prediction.dtype == np.float64
-    assert prediction.shape == ((n_pred,) if n_state == 1 else (n_pred, n_state))
+    assert prediction.shape == ((rows,) if n_state == 1 else (rows, n_state))
     again = clone(model).fit(X, y)
     np.testing.assert_array_equal(again.predict(X), model.predict(X))
     np.testing.assert_array_equal(pickle.loads(pickle.dumps(model)).predict(X), model.predict(X))
