@@ -177,3 +177,14 @@ def test_reproducible_and_round_trips(road, wrapper, n_pred):
     np.testing.assert_array_equal(again.X_, model.X_)
     np.testing.assert_array_equal(again.predict(X), model.predict(X))
     np.testing.assert_array_equal(pickle.loads(pickle.dumps(model)).predict(X), model.predict(X))
+
+
+def test_dagger_with_a_classifier_policy_on_discrete_actions():
+    from sklearn_il.experts import LunarLanderHeuristic
+
+    dagger = DAggerWrapper(BCClassifier(**FAST), "LunarLander-v3", LunarLanderHeuristic(),
+                           n_iter=1, n_episodes_per_iter=1, max_episode_steps=100,
+                           random_state=0).fit()
+    assert dagger.y_.dtype.kind == "i" and set(np.unique(dagger.y_)) <= {0, 1, 2, 3}
+    np.testing.assert_array_equal(dagger.classes_, dagger.estimator_.classes_)
+    assert dagger.predict_proba(dagger.X_[:2]).shape == (2, len(dagger.classes_))
