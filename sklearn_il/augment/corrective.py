@@ -166,7 +166,8 @@ class CorrectiveAugmenter(BaseAugmenter):
             raise ValueError("CorrectiveAugmenter needs episodes of at least 2 rows.")
         state, action = X[rows], y[rows]
         self.dynamics_ = self._fit_dynamics(state_action, next_state, rng)
-        model_error = np.linalg.norm(self._step(state, action) - next_state, axis=1)
+        predicted = self._step(state, action)
+        model_error = np.linalg.norm(predicted - next_state, axis=1)
         self.epsilon_ = (
             float(np.mean(np.linalg.norm(next_state - state, axis=1)))
             if self.epsilon is None
@@ -175,7 +176,7 @@ class CorrectiveAugmenter(BaseAugmenter):
 
         if self.method == "backtrack":
             label_action = action
-            label_state = 2 * state - self._step(state, action)
+            label_state = 2 * state - predicted
             source = np.arange(len(rows))
         else:
             k = self.n_labels_per_point
