@@ -6,14 +6,23 @@ from numbers import Real
 import numpy as np
 import torch
 from sklearn.utils._param_validation import Interval
-from sklearn.utils.validation import check_array
+from sklearn.utils.validation import check_array, check_is_fitted
 from torch import nn
 
-from ._nn import LipschitzLinear, PairedMSE, Standardize, mlp
+from ._nn import LipschitzLinear, MLPPolicy, PairedMSE, Standardize, mlp
 from ._validation import check_groups, episode_starts
 from .base import ContinuousPolicy, as_numpy, fill_doc
+from .policies.bc import BCRegressor
 
-__all__ = ["DynamicsRegressor", "transitions"]
+__all__ = ["DynamicsRegressor", "InverseDynamicsRegressor", "state_pairs", "transitions"]
+
+
+def _with_successor(groups, n_samples):
+    """Rows that have a next row in their episode."""
+    groups = check_groups(groups, n_samples, required_by="pairing consecutive rows")
+    has_next = np.ones(n_samples, dtype=bool)
+    has_next[np.r_[episode_starts(groups)[1:], n_samples] - 1] = False
+    return np.flatnonzero(has_next)
 
 
 def transitions(X, y, groups):
@@ -51,11 +60,37 @@ def transitions(X, y, groups):
     y = check_array(y, ensure_2d=False, dtype=np.float64, input_name="y").reshape(len(y), -1)
     if len(y) != len(X):
         raise ValueError(f"X has {len(X)} rows but y has {len(y)}.")
-    groups = check_groups(groups, len(X), required_by="transitions")
-    has_next = np.ones(len(X), dtype=bool)
-    has_next[np.r_[episode_starts(groups)[1:], len(X)] - 1] = False
-    rows = np.flatnonzero(has_next)
+    rows = _with_successor(groups, len(X))
     return np.hstack([X[rows], y[rows]]), X[rows + 1], rows
+
+
+def state_pairs(X, groups):
+    """``(s_t, s_{t+1})`` rows of each episode, the input of inverse dynamics.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+        Observations, episodes contiguous and in time order.
+    groups : array-like of shape (n_samples,)
+        Episode id of each row.
+
+    Returns
+    -------
+    pairs : ndarray of shape (n_pairs, 2 * n_features)
+        Each row's observation followed by the next one in its episode.
+    rows : ndarray of shape (n_pairs,)
+        Index of ``s_t`` in ``X``.
+
+    Examples
+    --------
+    >>> from sklearn_il.dynamics import state_pairs
+    >>> pairs, rows = state_pairs([[0.0], [1.0], [5.0], [6.0]], groups=[0, 0, 1, 1])
+    >>> pairs.tolist(), rows.tolist()
+    ([[0.0, 1.0], [5.0, 6.0]], [0, 2])
+    """
+    X = check_array(X, dtype=np.float64, input_name="X")
+    rows = _with_successor(groups, len(X))
+    return np.hstack([X[rows], X[rows + 1]]), rows
 
 
 class ResidualDynamics(nn.Module):
@@ -223,3 +258,135 @@ class DynamicsRegressor(ContinuousPolicy):
             float64.
         """
         return as_numpy(self._forward(X, lambda s: s.view(-1) if s.shape[1] == 1 else s))
+
+
+def _with_step(x):
+    """``(s_t, s_{t+1})`` rows as ``(s_t, s_{t+1} - s_t)``."""
+    state, following = x.chunk(2, dim=-1)
+    return torch.cat([state, following - state], dim=-1)
+
+
+class PairPolicy(MLPPolicy):
+    """An MLP policy that sees ``(s_t, s_{t+1} - s_t)``.
+
+    Standardising ``s_t`` and ``s_{t+1}`` separately leaves the step between
+    them, which carries the action, a small difference of two large inputs;
+    standardised on its own, the step has unit scale.
+    """
+
+    def __init__(self, n_features, n_outputs, hidden_layer_sizes, activation, X=None,
+                 action_scaler=None):
+        super().__init__(n_features, n_outputs, hidden_layer_sizes, activation,
+                         None if X is None else _with_step(X), action_scaler)
+
+    def forward(self, x, target=None):
+        return super().forward(_with_step(x))
+
+
+@fill_doc
+class InverseDynamicsRegressor(BCRegressor):
+    """Inverse dynamics ``a_t = g(s_t, s_{t+1})``: which action links two states.
+
+    A regressor from pairs of consecutive observations (``X`` holds ``s_t``
+    then ``s_{t+1}``; :func:`state_pairs` builds them) to the action taken
+    between them, trained like behaviour cloning on those pairs. Fitted on
+    any interaction data with actions (the agent's own play, random
+    exploration), it labels demonstrations that come without actions, such
+    as videos or motion capture turned into states, with
+    :meth:`label_actions`; a policy is then cloned from them: behaviour
+    cloning from observation.
+
+    Parameters
+    ----------
+    loss : {"mse", "gaussian"}, default="mse"
+        As in :class:`~sklearn_il.BCRegressor`.
+    %(training_parameters)s
+
+    Attributes
+    ----------
+    net_ : skorch.NeuralNet
+        The fitted skorch net.
+    n_features_in_ : int
+        Number of columns of ``X``: twice the observation width.
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of features seen during fit, when ``X`` has string column names.
+    n_outputs_ : int
+        Number of action dimensions.
+    n_iter_ : int
+        Number of epochs run.
+    loss_curve_ : list of float
+        Training loss at each epoch.
+
+    See Also
+    --------
+    state_pairs : ``(s_t, s_{t+1})`` rows from episodes.
+    DynamicsRegressor : The forward model ``s_{t+1} = s_t + f(s_t, a_t)``.
+
+    Notes
+    -----
+    Torabi, Warnell and Stone, "Behavioral cloning from observation", IJCAI 2018.
+
+    Examples
+    --------
+    >>> from sklearn_il.datasets import make_point_reach
+    >>> from sklearn_il.dynamics import InverseDynamicsRegressor, state_pairs
+    >>> X, y, groups = make_point_reach(n_episodes=5, random_state=0)
+    >>> pairs, rows = state_pairs(X, groups)
+    >>> model = InverseDynamicsRegressor(hidden_layer_sizes=(32,), max_iter=50, random_state=0)
+    >>> labels = model.fit(pairs, y[rows]).label_actions(X, groups)
+    >>> labels.shape == y.shape
+    True
+    """
+
+    _module_class = PairPolicy
+
+    def label_actions(self, X, groups, final_observations=None):
+        """Infer the action at every row of observation-only episodes.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_observation_features)
+            Observations, each episode's rows contiguous and in time order.
+        groups : array-like of shape (n_samples,)
+            Episode id of each row.
+        final_observations : array-like of shape (n_episodes, n_observation_features), \
+                default=None
+            The observation after each episode's last row, in episode order
+            (``Demonstrations.final_observations``), so that the last row
+            gets a label of its own. Without it, the last row of an episode
+            repeats the label before it.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            ``g(s_t, s_{t+1})`` for each row.
+        """
+        check_is_fitted(self)
+        X = check_array(X, dtype=np.float64, input_name="X")
+        if 2 * X.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"X has {X.shape[1]} observation features but the model was fitted on "
+                f"pairs of {self.n_features_in_ // 2}."
+            )
+        pairs, rows = state_pairs(X, groups)
+        groups = np.asarray(groups)
+        last = np.r_[episode_starts(groups)[1:], len(X)] - 1
+        if final_observations is not None:
+            final = check_array(final_observations, dtype=np.float64, input_name="final_observations")
+            if final.shape != (len(last), X.shape[1]):
+                raise ValueError(
+                    f"final_observations has shape {final.shape}; expected one row per "
+                    f"episode, {(len(last), X.shape[1])}."
+                )
+            pairs, rows = np.vstack([pairs, np.hstack([X[last], final])]), np.r_[rows, last]
+        elif np.unique(groups[rows]).size < len(last):
+            raise ValueError(
+                "every episode needs at least 2 rows to infer its actions, or pass "
+                "final_observations."
+            )
+        labels = self.predict(pairs)
+        out = np.empty((len(X),) + labels.shape[1:])
+        out[rows] = labels
+        if final_observations is None:
+            out[last] = out[last - 1]
+        return out

@@ -9,7 +9,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.base import clone
 
-from sklearn_il.dynamics import DynamicsRegressor, transitions
+from sklearn_il.dynamics import (
+    DynamicsRegressor,
+    InverseDynamicsRegressor,
+    state_pairs,
+    transitions,
+)
 
 from .conftest import FAST, simulate
 
@@ -110,3 +115,56 @@ def test_dump_and_load_keep_the_bounded_model(tmp_path):
     dump(model, tmp_path / "dynamics.safetensors")
     loaded = load(tmp_path / "dynamics.safetensors")
     np.testing.assert_array_equal(loaded.predict(state_action), model.predict(state_action))
+
+
+def test_state_pairs_stop_at_episode_ends():
+    X = np.arange(10.0).reshape(5, 2)
+    pairs, rows = state_pairs(X, [7, 7, 7, 3, 3])
+    assert rows.tolist() == [0, 1, 3]
+    np.testing.assert_array_equal(pairs, np.c_[X[[0, 1, 3]], X[[1, 2, 4]]])
+
+
+def test_inverse_dynamics_recovers_the_actions_of_a_linear_system():
+    X, y, groups = linear_system()
+    pairs, rows = state_pairs(X, groups)
+    model = InverseDynamicsRegressor(hidden_layer_sizes=(64,), random_state=0).fit(pairs, y[rows])
+    test_X, test_y, test_groups = linear_system(n_episodes=5, seed=1)
+    labels = model.label_actions(test_X, test_groups)
+    inner = np.r_[np.diff(test_groups) == 0, False]  # rows with a successor
+    assert np.abs(labels[inner] - test_y[inner]).mean() < 0.05 * test_y.std()
+    # The last row of each episode repeats the label before it...
+    last = np.flatnonzero(~inner)
+    np.testing.assert_array_equal(labels[last], labels[last - 1])
+    # ...unless the observation after it is given.
+    final = linear_step(test_X[last], test_y[last][:, None])
+    with_final = model.label_actions(test_X, test_groups, final_observations=final)
+    np.testing.assert_array_equal(with_final[inner], labels[inner])
+    assert np.abs(with_final[last] - test_y[last]).mean() < 0.05 * test_y.std()
+
+
+def test_label_actions_errors_name_the_problem():
+    X, y, groups = linear_system(n_episodes=3)
+    pairs, rows = state_pairs(X, groups)
+    model = InverseDynamicsRegressor(**FAST).fit(pairs, y[rows])
+    with pytest.raises(ValueError, match="X has 3 observation features but the model was fitted on pairs of 2"):
+        model.label_actions(np.c_[X, X[:, :1]], groups)
+    with pytest.raises(ValueError, match="at least 2 rows.*final_observations"):
+        model.label_actions(X[:31], groups[:31])  # episode 1 has a single row here
+    assert model.label_actions(X[:31], groups[:31], np.zeros((2, 2))).shape == (31,)
+    with pytest.raises(ValueError, match="final_observations has shape"):
+        model.label_actions(X, groups, np.zeros((2, 2)))
+    with pytest.raises(ValueError, match="needs `groups`"):
+        model.label_actions(X, None)
+
+
+@settings(max_examples=6, deadline=None)
+@given(n_episodes=st.integers(1, 4), length=st.integers(2, 9))
+def test_label_actions_shapes_and_round_trips(n_episodes, length):
+    X, y, groups = linear_system(n_episodes=n_episodes, length=length, seed=length)
+    pairs, rows = state_pairs(X, groups)
+    model = InverseDynamicsRegressor(**FAST).fit(pairs, np.c_[y[rows], -y[rows]])
+    labels = model.label_actions(X, groups)
+    assert labels.shape == (len(X), 2) and labels.dtype == np.float64
+    for other in (clone(model).fit(pairs, np.c_[y[rows], -y[rows]]),
+                  pickle.loads(pickle.dumps(model))):
+        np.testing.assert_array_equal(other.label_actions(X, groups), labels)

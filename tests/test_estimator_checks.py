@@ -11,7 +11,7 @@ from sklearn_il import (
     MixtureDensityBC,
 )
 from sklearn_il.augment import CorrectiveAugmenter, NoiseAugmenter
-from sklearn_il.dynamics import DynamicsRegressor
+from sklearn_il.dynamics import DynamicsRegressor, InverseDynamicsRegressor
 from sklearn_il.interactive import DAggerWrapper, DARTWrapper
 
 FAST = dict(hidden_layer_sizes=(32,), max_iter=100, learning_rate_init=0.01, random_state=0)
@@ -25,6 +25,7 @@ ESTIMATORS = [
     AutoregressiveBC(n_bins=32, **FAST),
     LatentBC(latent_dim=2, **FAST),
     DynamicsRegressor(lipschitz_constant=2.0, **FAST),
+    InverseDynamicsRegressor(**FAST),
     # With n_iter=0 (no env, no expert) a wrapper fits the demonstrations it
     # is given: what these checks can exercise is the meta-estimator contract.
     DAggerWrapper(BCRegressor(**FAST), n_iter=0),

@@ -125,9 +125,12 @@ class BCRegressor(ContinuousPolicy):
         )
         self.loss = loss
 
+    # The network; a subclass that feeds it differently swaps in its own.
+    _module_class = MLPPolicy
+
     def _build_module(self, X=None, y=None):
         n_heads = 2 if self.loss == "gaussian" else 1
-        return MLPPolicy(
+        return self._module_class(
             self.n_features_in_,
             n_heads * self.n_outputs_,
             self._hidden_sizes(),
