@@ -340,6 +340,14 @@ class InverseDynamicsRegressor(BCRegressor):
 
     _module_class = PairPolicy
 
+    def _build_module(self, X=None, y=None):
+        if X is not None and X.shape[1] % 2:
+            raise ValueError(
+                f"X has {X.shape[1]} columns; an inverse dynamics model takes pairs "
+                "(s_t, s_t+1) of equal width. Build them with state_pairs(X, groups)."
+            )
+        return super()._build_module(X, y)
+
     def label_actions(self, X, groups, final_observations=None):
         """Infer the action at every row of observation-only episodes.
 

@@ -168,3 +168,8 @@ def test_label_actions_shapes_and_round_trips(n_episodes, length):
     for other in (clone(model).fit(pairs, np.c_[y[rows], -y[rows]]),
                   pickle.loads(pickle.dumps(model))):
         np.testing.assert_array_equal(other.label_actions(X, groups), labels)
+
+
+def test_inverse_dynamics_rejects_an_odd_width():
+    with pytest.raises(ValueError, match="X has 3 columns.*state_pairs"):
+        InverseDynamicsRegressor(**FAST).fit(np.zeros((5, 3)), np.zeros(5))
