@@ -5,6 +5,7 @@ They follow imbalanced-learn's sampler API, so they go in
 """
 
 from .corrective import CorrectiveAugmenter
+from .hindsight import HindsightRelabeler
 from .noise import NoiseAugmenter
 
-__all__ = ["CorrectiveAugmenter", "NoiseAugmenter"]
+__all__ = ["CorrectiveAugmenter", "HindsightRelabeler", "NoiseAugmenter"]

@@ -10,13 +10,17 @@ from .._validation import check_groups
 class BaseAugmenter(BaseEstimator):
     """Base class of the resamplers. Not for direct use.
 
-    A subclass implements ``_resample(X, y, groups)`` on validated float64
-    arrays (``y`` 2-D) and returns the rows to add; ``fit_resample`` returns
-    the original rows followed by them, ``y`` in its original shape.
+    A subclass implements ``_resample(X, y, groups)`` on validated arrays
+    (``X`` float64, ``y`` 2-D) and returns the rows to add; ``fit_resample``
+    returns the original rows followed by them, ``y`` in its original shape.
+    A subclass with ``_appends = False`` returns the rows to train on
+    instead (they replace the original ones).
     """
 
     # Set by a subclass that needs episode structure: what to name in the error.
     _groups_required_by = None
+    _appends = True
+    _y_numeric = True
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -59,15 +63,20 @@ class BaseAugmenter(BaseEstimator):
 
         Returns
         -------
-        X_resampled : ndarray of shape (n_samples + n_added, n_features)
-        y_resampled : ndarray of shape (n_samples + n_added,) or (n_samples + n_added, n_action_dims)
+        X_resampled : ndarray of shape (n_rows, n_features_out)
+            The rows to train on.
+        y_resampled : ndarray of shape (n_rows,) or (n_rows, n_action_dims)
+            Their actions.
         """
         self._validate_params()
-        X, y = validate_data(self, X, y, dtype=np.float64, multi_output=True, y_numeric=True)
+        X, y = validate_data(self, X, y, dtype=np.float64, multi_output=True,
+                             y_numeric=self._y_numeric)
         groups = check_groups(groups, X.shape[0], required_by=self._groups_required_by)
         flat = y.ndim == 1
         X_new, y_new = self._resample(X, y.reshape(len(y), -1), groups)
         y_new = y_new.ravel() if flat else y_new
+        if not self._appends:
+            return X_new, y_new
         return np.vstack([X, X_new]), np.concatenate([y, y_new])
 
     def _resample(self, X, y, groups):
