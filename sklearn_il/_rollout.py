@@ -108,16 +108,41 @@ class LabellingAgent:
         return self.choose(label, X, self.learner_act)
 
 
+# A goal-reaching env's Dict observation (gymnasium-robotics' convention):
+# the policy sees these entries, flattened and joined in this order.
+GOAL_KEYS = ("observation", "desired_goal")
+
+
+def flat_observation(obs):
+    """One observation as a float64 row; a goal env's dict as (observation, desired goal)."""
+    if isinstance(obs, dict):
+        return np.concatenate([np.asarray(obs[k], dtype=np.float64).reshape(-1) for k in GOAL_KEYS])
+    return np.asarray(obs, dtype=np.float64).reshape(-1)
+
+
+def observation_width(space):
+    """Number of features a policy sees from observations of ``space``."""
+    if isinstance(space, spaces.Box):
+        return int(np.prod(space.shape))
+    if isinstance(space, spaces.Dict) and all(
+        isinstance(space.spaces.get(k), spaces.Box) for k in GOAL_KEYS
+    ):
+        return sum(int(np.prod(space[k].shape)) for k in GOAL_KEYS)
+    raise TypeError(
+        "only Box observation spaces, and Dict ones of a goal env (Box entries "
+        f"{GOAL_KEYS}), are supported; got {space}."
+    )
+
+
 def check_agent_fits_env(agent, env):
     """Raise ``ValueError`` when a fitted policy's shapes do not match the env."""
     obs_space, act_space = env.observation_space, env.action_space
-    if not isinstance(obs_space, spaces.Box):
-        raise TypeError(f"only Box observation spaces are supported, got {obs_space}.")
+    width = observation_width(obs_space)
     n_features = getattr(agent, "n_features_in_", None)
-    if n_features is not None and n_features != int(np.prod(obs_space.shape)):
+    if n_features is not None and n_features != width:
         raise ValueError(
             f"the policy was fitted on {n_features} observation features but the "
-            f"env's observations have shape {obs_space.shape}."
+            f"env's observations have {width}."
         )
     n_outputs = getattr(agent, "n_outputs_", None)
     if isinstance(act_space, spaces.Box):
@@ -178,7 +203,7 @@ def run_episodes(agent, env, n_episodes, random_state=None, max_episode_steps=No
                 act.reset()
             steps = 0
             while True:
-                obs = np.asarray(obs, dtype=np.float64).reshape(-1)
+                obs = flat_observation(obs)
                 action = to_env_action(act(obs[None, :])[0], env.action_space)
                 next_obs, reward, terminated, truncated, info = env.step(action)
                 steps += 1
@@ -188,7 +213,7 @@ def run_episodes(agent, env, n_episodes, random_state=None, max_episode_steps=No
                 if terminated or truncated:
                     break
                 obs = next_obs
-            finals.append(np.asarray(next_obs, dtype=np.float64).reshape(-1))
+            finals.append(flat_observation(next_obs))
             successes.append(float(info["is_success"]) if "is_success" in info else np.nan)
     finally:
         if owned:

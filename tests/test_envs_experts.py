@@ -1,6 +1,7 @@
 """Built-in tasks pass gymnasium's checker; each shipped expert solves its task."""
 
 import gymnasium as gym
+import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
 
@@ -36,3 +37,10 @@ def test_shipped_experts_reach_solved_scores(env_id, n_episodes, solved):
 def test_unknown_task_has_no_expert():
     with pytest.raises(ValueError, match="no shipped expert"):
         make_expert("CartPole-v1")
+
+
+def test_point_reach_reset_options_set_the_start_and_the_goal():
+    from sklearn_il.envs import PointReachEnv
+
+    obs, _ = PointReachEnv().reset(seed=0, options={"position": (0.5, -0.5), "goal": (0.0, 0.25)})
+    np.testing.assert_allclose(obs, [0.5, -0.5, 0.0, 0.25])

@@ -10,7 +10,7 @@ from sklearn_il import (
     LatentBC,
     MixtureDensityBC,
 )
-from sklearn_il.augment import CorrectiveAugmenter, NoiseAugmenter
+from sklearn_il.augment import CorrectiveAugmenter, HindsightRelabeler, NoiseAugmenter
 from sklearn_il.dynamics import DynamicsRegressor, InverseDynamicsRegressor
 from sklearn_il.interactive import DAggerWrapper, DARTWrapper
 
@@ -32,6 +32,7 @@ ESTIMATORS = [
     DARTWrapper(BCRegressor(**FAST), n_iter=0),
     NoiseAugmenter(random_state=0),
     CorrectiveAugmenter(DynamicsRegressor(**FAST), random_state=0),
+    HindsightRelabeler(random_state=0),
 ]
 
 # DESIGN.md fixes score_samples(X, y): a policy's log-likelihood log p(a|s)
@@ -44,10 +45,12 @@ SCORES_ACTIONS = {
 }
 
 
-# CorrectiveAugmenter learns dynamics from consecutive rows of each episode,
-# so fit_resample (and fit) raise without groups (DESIGN.md: never compute on
+# CorrectiveAugmenter learns dynamics from consecutive rows of each episode and
+# HindsightRelabeler picks goals from them, so fit_resample (and fit) raise
+# without groups (DESIGN.md: never compute on
 # a made-up episode split). These checks call fit(X, y) without them; the
-# same properties are tested with groups in tests/test_augment.py.
+# same properties are tested with groups in tests/test_augment.py and
+# tests/test_hindsight.py.
 NEEDS_GROUPS = "fit needs groups (episode ids), which the check does not pass"
 FIT_WITH_GROUPS = {
     name: NEEDS_GROUPS
@@ -105,7 +108,7 @@ PAIRS_ONLY = {
 
 
 def expected_failed_checks(estimator):
-    if isinstance(estimator, CorrectiveAugmenter):
+    if isinstance(estimator, (CorrectiveAugmenter, HindsightRelabeler)):
         return FIT_WITH_GROUPS
     if isinstance(estimator, InverseDynamicsRegressor):
         return PAIRS_ONLY

@@ -12,7 +12,8 @@ class PointReachEnv(gym.Env):
     are ``goal_slice``. Action: velocity in [-1, 1]^2; the point moves by
     ``0.1 * a`` a step. Each step costs -1 until the point is within 0.05 of
     the goal (success, episode ends); 50 steps at most (time limit set at
-    registration).
+    registration). ``reset(options={"position": ..., "goal": ...})`` sets
+    either instead of drawing it.
     """
 
     metadata = {"render_modes": []}
@@ -30,6 +31,11 @@ class PointReachEnv(gym.Env):
         super().reset(seed=seed)
         self._pos = self.np_random.uniform(-1, 1, size=2)
         self._goal = self.np_random.uniform(-1, 1, size=2)
+        options = options or {}
+        if "position" in options:
+            self._pos = np.clip(np.asarray(options["position"], dtype=float).reshape(2), -1, 1)
+        if "goal" in options:
+            self._goal = np.clip(np.asarray(options["goal"], dtype=float).reshape(2), -1, 1)
         return self._obs(), {}
 
     def step(self, action):

@@ -12,7 +12,7 @@ from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.validation import check_is_fitted, validate_data
 from tqdm.auto import tqdm
 
-from .._rollout import check_agent_fits_env, make_env, run_episodes
+from .._rollout import check_agent_fits_env, make_env, observation_width, run_episodes
 from .._validation import check_groups
 
 
@@ -249,7 +249,7 @@ class InteractiveImitation(MetaEstimatorMixin, BaseEstimator):
     def _check_env_width(self, X):
         env, owned = make_env(self.env)
         try:
-            n_obs = int(np.prod(env.observation_space.shape))
+            n_obs = observation_width(env.observation_space)
         finally:
             if owned:
                 env.close()
