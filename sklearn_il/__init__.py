@@ -8,6 +8,7 @@ from .policies import (
     DiffusionBC,
     LatentBC,
     MixtureDensityBC,
+    SequenceBC,
 )
 
 __version__ = "0.1.0"
@@ -19,4 +20,5 @@ __all__ = [
     "DiffusionBC",
     "LatentBC",
     "MixtureDensityBC",
+    "SequenceBC",
 ]

@@ -55,16 +55,59 @@ class ChunkExecutor:
         return self.queue.pop(0)[None, :]
 
 
+class HistoryExecutor:
+    """Acts for a policy that reads the last ``n_frames`` observations too.
+
+    Keeps them between calls, newest first, and hands ``predict`` each
+    observation followed by its history (``HistoryStacker``'s layout);
+    ``reset`` forgets them at an episode's start, so the first observation
+    is repeated, as in training.
+    """
+
+    def __init__(self, predict, n_frames):
+        self.predict = predict
+        self.n_frames = n_frames
+        self.frames = []
+
+    def reset(self):
+        self.frames = []
+
+    def __call__(self, X):
+        row = np.asarray(X, dtype=np.float64).reshape(-1)
+        self.frames = [row] + (self.frames or [row] * self.n_frames)[: self.n_frames]
+        return self.predict(np.concatenate(self.frames)[None, :])
+
+
+def _history(agent):
+    """``(predict on stacked rows, n_frames, width of one frame)`` of a history policy, or None."""
+    from sklearn.pipeline import Pipeline
+
+    from .policies.sequence import SequenceBC
+    from .preprocessing import HistoryStacker
+
+    if isinstance(agent, Pipeline) and isinstance(agent.steps[0][1], HistoryStacker):
+        stacker = agent.steps[0][1]
+        return agent[1:].predict, stacker.n_frames, getattr(stacker, "n_features_in_", None)
+    if isinstance(agent, SequenceBC):
+        width = getattr(agent, "n_features_in_", None)
+        return agent.predict, agent.n_frames, width and width // (agent.n_frames + 1)
+    return None
+
+
 def action_function(agent):
     """How to ask ``agent`` for actions, given a batch of observations.
 
     ``agent.predict`` for an estimator or expert (with the observations as
-    a DataFrame when it was fitted on one), a :class:`ChunkExecutor`
+    a DataFrame when it was fitted on one), a :class:`HistoryExecutor` for a
+    policy that reads a history of observations, a :class:`ChunkExecutor`
     for a policy that predicts chunks of several actions, ``agent`` for a
     callable.
     """
     if hasattr(agent, "predict_chunk") and getattr(agent, "horizon", 1) > 1:
         return ChunkExecutor(agent)
+    history = _history(agent)
+    if history is not None:
+        return HistoryExecutor(*history[:2])
     if hasattr(agent, "predict"):
         names = getattr(agent, "feature_names_in_", None)
         if names is not None:
@@ -138,7 +181,8 @@ def check_agent_fits_env(agent, env):
     """Raise ``ValueError`` when a fitted policy's shapes do not match the env."""
     obs_space, act_space = env.observation_space, env.action_space
     width = observation_width(obs_space)
-    n_features = getattr(agent, "n_features_in_", None)
+    history = _history(agent)
+    n_features = getattr(agent, "n_features_in_", None) if history is None else history[2]
     if n_features is not None and n_features != width:
         raise ValueError(
             f"the policy was fitted on {n_features} observation features but the "
@@ -199,7 +243,7 @@ def run_episodes(agent, env, n_episodes, random_state=None, max_episode_steps=No
             obs, info = env.reset(seed=seed)
             if hasattr(agent, "reset"):
                 agent.reset(random_state=seed)
-            if isinstance(act, ChunkExecutor):
+            if isinstance(act, (ChunkExecutor, HistoryExecutor)):
                 act.reset()
             steps = 0
             while True:

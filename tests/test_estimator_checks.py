@@ -9,10 +9,12 @@ from sklearn_il import (
     DiffusionBC,
     LatentBC,
     MixtureDensityBC,
+    SequenceBC,
 )
 from sklearn_il.augment import CorrectiveAugmenter, HindsightRelabeler, NoiseAugmenter
 from sklearn_il.dynamics import DynamicsRegressor, InverseDynamicsRegressor
 from sklearn_il.interactive import DAggerWrapper, DARTWrapper
+from sklearn_il.preprocessing import HistoryStacker
 
 FAST = dict(hidden_layer_sizes=(32,), max_iter=100, learning_rate_init=0.01, random_state=0)
 
@@ -33,6 +35,8 @@ ESTIMATORS = [
     NoiseAugmenter(random_state=0),
     CorrectiveAugmenter(DynamicsRegressor(**FAST), random_state=0),
     HindsightRelabeler(random_state=0),
+    SequenceBC(n_frames=0, **FAST),
+    HistoryStacker(n_frames=2),
 ]
 
 # DESIGN.md fixes score_samples(X, y): a policy's log-likelihood log p(a|s)
@@ -107,7 +111,38 @@ PAIRS_ONLY = {
 }
 
 
+# HistoryStacker.transform stacks rows of the same episode, so it raises
+# without groups; these checks call transform(X). tests/test_history.py tests
+# the same properties with groups.
+TRANSFORM_WITH_GROUPS = {
+    name: "transform needs groups (episode ids), which the check does not pass"
+    for name in [
+        "check_dict_unchanged",
+        "check_dtype_object",
+        "check_estimators_dtypes",
+        "check_estimators_pickle",
+        "check_estimators_pickle(readonly_memmap=True)",
+        "check_f_contiguous_array_estimator",
+        "check_fit_idempotent",
+        "check_fit_score_takes_y",
+        "check_methods_sample_order_invariance",
+        "check_methods_subset_invariance",
+        "check_pipeline_consistency",
+        "check_transformer_data_not_an_array",
+        "check_transformer_general",
+        "check_transformer_general(readonly_memmap=True)",
+        "check_transformer_preserve_dtypes",
+    ]
+}
+
+
 def expected_failed_checks(estimator):
+    if isinstance(estimator, HistoryStacker):
+        return TRANSFORM_WITH_GROUPS
+    if isinstance(estimator, SequenceBC):
+        # torch's float32 GRU kernels round differently for different batch
+        # sizes: predictions on a subset differ by ~2e-7, above the check's 1e-7.
+        return {"check_methods_subset_invariance": "float32 GRU: ~2e-7 apart across batch sizes"}
     if isinstance(estimator, (CorrectiveAugmenter, HindsightRelabeler)):
         return FIT_WITH_GROUPS
     if isinstance(estimator, InverseDynamicsRegressor):

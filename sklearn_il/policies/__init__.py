@@ -5,6 +5,7 @@ from .bc import BCClassifier, BCRegressor
 from .diffusion import DiffusionBC
 from .latent import LatentBC
 from .mixture import MixtureDensityBC
+from .sequence import SequenceBC
 
 __all__ = [
     "AutoregressiveBC",
@@ -13,4 +14,5 @@ __all__ = [
     "DiffusionBC",
     "LatentBC",
     "MixtureDensityBC",
+    "SequenceBC",
 ]
