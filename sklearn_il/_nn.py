@@ -75,8 +75,11 @@ class LipschitzLinear(nn.Linear):
             with torch.no_grad():
                 v = nn.functional.normalize(W.t() @ self.u, dim=0)
                 self.u.copy_(nn.functional.normalize(W @ v, dim=0))
-        v = nn.functional.normalize(W.t().detach() @ self.u, dim=0)
-        sigma = self.u @ W @ v
+        # A copy: a later forward pass updates the buffer in place, and the
+        # backward pass of this one needs the value it used.
+        u = self.u.clone()
+        v = nn.functional.normalize(W.t().detach() @ u, dim=0)
+        sigma = u @ W @ v
         return W / torch.clamp(sigma / self.bound, min=1.0)
 
     def forward(self, x):

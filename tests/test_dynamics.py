@@ -173,3 +173,12 @@ def test_label_actions_shapes_and_round_trips(n_episodes, length):
 def test_inverse_dynamics_rejects_an_odd_width():
     with pytest.raises(ValueError, match="X has 3 columns.*state_pairs"):
         InverseDynamicsRegressor(**FAST).fit(np.zeros((5, 3)), np.zeros(5))
+
+
+def test_lipschitz_layer_allows_two_forward_passes_before_backward():
+    from sklearn_il._nn import LipschitzLinear
+
+    layer = LipschitzLinear(3, 2, bound=1.0)
+    x = torch.randn(4, 3)
+    (layer(x).sum() + layer(2 * x).sum()).backward()  # e.g. a critic on real and fake rows
+    assert layer.weight.grad is not None and torch.isfinite(layer.weight.grad).all()
