@@ -1,7 +1,7 @@
 """
-=========================================================
+=============================================================
 Behaviour cloning from observation: infer the missing actions
-=========================================================
+=============================================================
 
 Demonstrations often come without actions: videos, motion capture, logs of
 states. An inverse dynamics model ``a_t = g(s_t, s_{t+1})`` fitted on the

@@ -1,7 +1,7 @@
 """
-=====================================================
+==============================================================
 Compounding error: O(eps H^2) for cloning, O(eps H) for DAgger
-=====================================================
+==============================================================
 
 On the winding road the expert never errs, so its demonstrations sit exactly
 on the centre line and show no recovery. A cloned policy makes small

@@ -1,7 +1,7 @@
 """
-===============================================
+================================================
 Hindsight relabeling: goals from undirected play
-===============================================
+================================================
 
 Play data aim at nothing: here a point moves under uniformly random
 velocity commands. Cloned as it is, it teaches a policy to wander. But every

@@ -1,7 +1,7 @@
 """
-===========================================================
+============================================================
 History-conditioned policies: acting on what happened before
-===========================================================
+============================================================
 
 Some demonstrators do not act on the present alone: an operator who reacts
 with a delay, a hidden velocity, an intention formed earlier. Here the

@@ -1,7 +1,7 @@
 """
-=====================================================
+======================================================
 DAgger with a human expert: label a CSV between rounds
-=====================================================
+======================================================
 
 DAgger needs the expert to label the states the learner visits. When the
 expert is a person, the loop runs one round at a time: the wrapper rolls out
