@@ -3,9 +3,12 @@
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
+from sklearn.pipeline import Pipeline
 
 from ._demonstrations import Demonstrations
 from .base import seeds
+from .policies.sequence import SequenceBC
+from .preprocessing import HistoryStacker
 
 
 def make_env(env):
@@ -80,11 +83,6 @@ class HistoryExecutor:
 
 def _history(agent):
     """``(predict on stacked rows, n_frames, width of one frame)`` of a history policy, or None."""
-    from sklearn.pipeline import Pipeline
-
-    from .policies.sequence import SequenceBC
-    from .preprocessing import HistoryStacker
-
     if isinstance(agent, Pipeline) and isinstance(agent.steps[0][1], HistoryStacker):
         stacker = agent.steps[0][1]
         return agent[1:].predict, stacker.n_frames, getattr(stacker, "n_features_in_", None)
