@@ -18,6 +18,15 @@ def episode_starts(groups):
     return np.r_[0, np.flatnonzero(groups[1:] != groups[:-1]) + 1]
 
 
+def episode_ends(groups, per_row=False):
+    """Row index where each run of equal episode ids ends (its last row).
+
+    With ``per_row=True``, the end of each row's own episode, one per row.
+    """
+    ends = np.r_[episode_starts(groups)[1:], len(groups)] - 1
+    return np.repeat(ends, np.diff(np.r_[-1, ends])) if per_row else ends
+
+
 def check_groups(groups, n_samples, *, required_by=None):
     """Validate episode ids: one per row, finite, each episode's rows contiguous.
 

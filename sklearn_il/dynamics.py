@@ -10,7 +10,7 @@ from sklearn.utils.validation import check_array, check_is_fitted
 from torch import nn
 
 from ._nn import LipschitzLinear, MLPPolicy, PairedMSE, Standardize, mlp
-from ._validation import check_groups, episode_starts
+from ._validation import check_groups, episode_ends
 from .base import ContinuousPolicy, as_numpy, fill_doc
 from .policies.bc import BCRegressor
 
@@ -21,7 +21,7 @@ def _with_successor(groups, n_samples):
     """Rows that have a next row in their episode."""
     groups = check_groups(groups, n_samples, required_by="pairing consecutive rows")
     has_next = np.ones(n_samples, dtype=bool)
-    has_next[np.r_[episode_starts(groups)[1:], n_samples] - 1] = False
+    has_next[episode_ends(groups)] = False
     return np.flatnonzero(has_next)
 
 
@@ -378,7 +378,7 @@ class InverseDynamicsRegressor(BCRegressor):
             )
         pairs, rows = state_pairs(X, groups)
         groups = np.asarray(groups)
-        last = np.r_[episode_starts(groups)[1:], len(X)] - 1
+        last = episode_ends(groups)
         if final_observations is not None:
             final = check_array(final_observations, dtype=np.float64, input_name="final_observations")
             if final.shape != (len(last), X.shape[1]):

@@ -6,7 +6,7 @@ import numpy as np
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from .._validation import episode_starts
+from .._validation import episode_ends
 from ._base import BaseAugmenter
 
 
@@ -92,8 +92,7 @@ class HindsightRelabeler(BaseAugmenter):
         if self.strategy == "final" and self.n_relabels != 1:
             raise ValueError("strategy='final' has one goal per row; n_relabels applies to the others.")
         rng = check_random_state(self.random_state)
-        ends = np.repeat(np.r_[episode_starts(groups)[1:], len(X)] - 1,
-                         np.diff(np.r_[episode_starts(groups), len(X)]))
+        ends = episode_ends(groups, per_row=True)
         rows = np.flatnonzero(np.arange(len(X)) < ends)  # rows with a later state
         if len(rows) == 0:
             raise ValueError("HindsightRelabeler needs episodes of at least 2 rows.")

@@ -10,7 +10,7 @@ from skorch.callbacks import Callback
 from torch import nn
 
 from .._nn import PairedMSE, Standardize, mlp
-from .._validation import episode_starts
+from .._validation import episode_ends
 from ..base import ContinuousPolicy, as_numpy, fill_doc
 
 # Width of the sinusoidal timestep embedding (Diffusion Policy: 128-256).
@@ -114,11 +114,7 @@ class WeightEMA(Callback):
 
 def chunk_rows(groups, n_rows, horizon):
     """For each row, the rows of its next ``horizon`` steps, repeating the episode's last."""
-    ends = np.full(n_rows, n_rows - 1)
-    if groups is not None:
-        starts = episode_starts(groups)
-        last = np.r_[starts[1:] - 1, n_rows - 1]
-        ends = np.repeat(last, np.diff(np.r_[starts, n_rows]))
+    ends = np.full(n_rows, n_rows - 1) if groups is None else episode_ends(groups, per_row=True)
     return np.minimum(np.arange(n_rows)[:, None] + np.arange(horizon), ends[:, None])
 
 

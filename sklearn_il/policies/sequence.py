@@ -1,5 +1,6 @@
 """A recurrent policy over a window of recent observations."""
 
+from functools import partial
 from numbers import Integral
 
 from sklearn.utils._param_validation import Interval
@@ -18,8 +19,8 @@ class SequenceNet(nn.Module):
     statistics.
     """
 
-    def __init__(self, n_features, n_frames, n_outputs, hidden_layer_sizes, activation, X=None,
-                 action_scaler=None):
+    def __init__(self, n_features, n_outputs, hidden_layer_sizes, activation, X=None,
+                 action_scaler=None, *, n_frames):
         super().__init__()
         self.n_steps, self.width = n_frames + 1, n_features // (n_frames + 1)
         frames = None if X is None else X.reshape(-1, self.width)
@@ -144,8 +145,8 @@ class SequenceBC(BCRegressor):
                 f"{self.n_frames + 1}: stack the history with HistoryStacker(n_frames="
                 f"{self.n_frames})."
             )
-        n_heads = 2 if self.loss == "gaussian" else 1
-        return SequenceNet(
-            self.n_features_in_, self.n_frames, n_heads * self.n_outputs_, self._hidden_sizes(),
-            self.activation, X=X, action_scaler=self._action_scaler(y),
-        )
+        return super()._build_module(X, y)
+
+    @property
+    def _module_class(self):
+        return partial(SequenceNet, n_frames=self.n_frames)
