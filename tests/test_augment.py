@@ -218,3 +218,15 @@ def test_corrective_labels_with_known_dynamics_rescue_cloning():
                                 WINDING_ROAD, 10, random_state=1)
     assert augmenter.n_kept_ > 0
     assert plain.success_rate <= 0.2 and corrected.success_rate >= 0.9
+
+
+def test_samplers_can_request_groups_whatever_was_imported_first():
+    import subprocess
+    import sys
+
+    code = (
+        "import sklearn; sklearn.set_config(enable_metadata_routing=True)\n"
+        "from sklearn_il.augment import CorrectiveAugmenter\n"  # before any imblearn import
+        "CorrectiveAugmenter().set_fit_resample_request(groups=True)\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

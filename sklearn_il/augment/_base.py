@@ -1,5 +1,9 @@
 """What the resamplers share: input checks and scikit-learn's ``fit``."""
 
+# imbalanced-learn adds "fit_resample" to scikit-learn's routed methods when
+# imblearn.base is imported; it must happen before these classes are defined,
+# or they get no set_fit_resample_request.
+import imblearn.base  # noqa: F401
 import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import validate_data
