@@ -7,6 +7,7 @@ from sklearn_il import (
     BCClassifier,
     BCRegressor,
     DiffusionBC,
+    FDivergenceBC,
     LatentBC,
     MixtureDensityBC,
     SequenceBC,
@@ -26,6 +27,7 @@ ESTIMATORS = [
     DiffusionBC(n_diffusion_steps=20, n_inference_steps=5, **{**FAST, "hidden_layer_sizes": (64, 64)}),
     AutoregressiveBC(n_bins=32, **FAST),
     LatentBC(latent_dim=2, **FAST),
+    FDivergenceBC(n_adversarial_steps=20, **FAST),
     DynamicsRegressor(lipschitz_constant=2.0, **FAST),
     InverseDynamicsRegressor(**FAST),
     # With n_iter=0 (no env, no expert) a wrapper fits the demonstrations it

@@ -13,7 +13,13 @@ from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.multioutput import MultiOutputRegressor
 
-from sklearn_il import AutoregressiveBC, DiffusionBC, LatentBC, MixtureDensityBC
+from sklearn_il import (
+    AutoregressiveBC,
+    DiffusionBC,
+    FDivergenceBC,
+    LatentBC,
+    MixtureDensityBC,
+)
 from sklearn_il.datasets import make_gates, make_obstacle
 from sklearn_il.envs import GATES, OBSTACLE
 from sklearn_il.evaluation import evaluate_policy, rollout
@@ -30,8 +36,9 @@ SMALL = {
     "DiffusionBC": lambda **kw: DiffusionBC(n_diffusion_steps=20, n_inference_steps=4, **kw),
     "AutoregressiveBC": lambda **kw: AutoregressiveBC(n_bins=16, **kw),
     "LatentBC": lambda **kw: LatentBC(latent_dim=2, **kw),
+    "FDivergenceBC": lambda **kw: FDivergenceBC(n_adversarial_steps=5, **kw),
 }
-LIKELIHOOD = {"MixtureDensityBC", "AutoregressiveBC"}
+LIKELIHOOD = {"MixtureDensityBC", "AutoregressiveBC", "FDivergenceBC"}
 MULTIMODAL = dict(hidden_layer_sizes=(64, 64), random_state=0)
 
 

@@ -3,6 +3,7 @@
 from .autoregressive import AutoregressiveBC
 from .bc import BCClassifier, BCRegressor
 from .diffusion import DiffusionBC
+from .fdivergence import FDivergenceBC
 from .latent import LatentBC
 from .mixture import MixtureDensityBC
 from .sequence import SequenceBC
@@ -12,6 +13,7 @@ __all__ = [
     "BCClassifier",
     "BCRegressor",
     "DiffusionBC",
+    "FDivergenceBC",
     "LatentBC",
     "MixtureDensityBC",
     "SequenceBC",
