@@ -83,13 +83,13 @@ def _fmt(values, digits=2):
     return f"{np.mean(values):.{digits}f} ± {np.std(values):.{digits}f}"
 
 
-def obstacle_table(seeds, n_eval):
+def obstacle_table(seeds, n_eval, policies=POLICIES):
     header = (f"{'policy':<30} {'success':>13} {'return':>14} {'fit s':>6} "
               f"{'predict µs':>10} {'draws between':>13}")
     print("Obstacle (1-D action, modes -1 and +1), 50 demonstrations,", len(seeds), "seeds")
     print(header)
     print("-" * len(header))
-    for name, make in POLICIES.items():
+    for name, make in policies.items():
         success, ret, fit_s, latency, between = [], [], [], [], []
         for seed in seeds:
             X, y, groups = make_obstacle(50, random_state=seed)
