@@ -6,10 +6,16 @@ demonstrating; the policies see the partial observation, and need the past
 to tell the velocity. Compared: ``BCRegressor`` on one frame, on
 ``HistoryStacker(n_frames=3)`` rows, and ``SequenceBC(n_frames=3)`` (a GRU
 over the same frames). Printed: normalised return (random policy 0,
-expert 1), mean ± std over seeds, and the copycat check: the lag-1
-correlation of the policy's own actions in its rollouts (a policy that
-copies its previous action has correlation near 1) against the expert's,
-and the mean absolute error of its actions on held-out expert episodes.
+expert 1), mean ± std over seeds, the lag-1 correlation of the policy's
+own actions in its rollouts (a policy that copies its previous action has
+correlation near 1) against the expert's, and the mean absolute error of
+its actions on held-out expert episodes.
+
+The copycat check (de Haan et al. 2019; Wen et al. 2020): the last two
+rows also see the previous action itself, appended to the observation (0
+after reset), so it can be read off instead of inferred. A copycat fits
+the held-out demonstrations better (the expert's actions change slowly)
+and drives worse.
 
 Run: ``python benchmarks/bench_history.py [--seeds 5]``.
 """
@@ -43,12 +49,47 @@ def hidden_velocity():
     return gym.wrappers.TransformObservation(env, lambda obs: obs[:2], space)
 
 
+class PreviousAction(gym.Wrapper):
+    """Appends the previous action, as applied (clipped), to the observation; 0 after reset."""
+
+    def __init__(self, env):
+        super().__init__(env)
+        space = env.action_space
+        self.observation_space = gym.spaces.Box(
+            np.r_[env.observation_space.low, space.low], np.r_[env.observation_space.high, space.high],
+            dtype=np.float32)
+
+    def reset(self, **kwargs):
+        obs, info = self.env.reset(**kwargs)
+        return np.r_[obs, np.zeros(self.action_space.shape)].astype(np.float32), info
+
+    def step(self, action):
+        applied = np.clip(action, self.action_space.low, self.action_space.high).ravel()
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        return np.r_[obs, applied].astype(np.float32), reward, terminated, truncated, info
+
+
+def previous_actions(demos):
+    """Each row's previous action in its episode as the expert applied it, 0 at the start."""
+    low, high = gym.make(TASK).action_space.low, gym.make(TASK).action_space.high
+    y = np.clip(demos.y.reshape(len(demos), -1), low, high)
+    previous = np.r_[np.zeros_like(y[:1]), y[:-1]]
+    previous[np.r_[True, demos.groups[1:] != demos.groups[:-1]]] = 0.0
+    return previous
+
+
+def stacked_bc(seed):
+    return make_pipeline(HistoryStacker(FRAMES), BCRegressor(random_state=seed))
+
+
+# name: (policy for a seed, whether it also sees the previous action)
 POLICIES = {
-    "BC, one frame": lambda seed: BCRegressor(random_state=seed),
-    f"BC, HistoryStacker({FRAMES})": lambda seed: make_pipeline(
-        HistoryStacker(FRAMES), BCRegressor(random_state=seed)),
-    f"SequenceBC({FRAMES})": lambda seed: make_pipeline(
-        HistoryStacker(FRAMES), SequenceBC(n_frames=FRAMES, random_state=seed)),
+    "BC, one frame": (lambda seed: BCRegressor(random_state=seed), False),
+    f"BC, HistoryStacker({FRAMES})": (stacked_bc, False),
+    f"SequenceBC({FRAMES})": (lambda seed: make_pipeline(
+        HistoryStacker(FRAMES), SequenceBC(n_frames=FRAMES, random_state=seed)), False),
+    "BC, one frame + prev. action": (lambda seed: BCRegressor(random_state=seed), True),
+    f"BC, HistoryStacker({FRAMES}) + prev. action": (stacked_bc, True),
 }
 
 
@@ -72,30 +113,33 @@ def main():
     best = reference.episode_returns().mean()
     print(f"# {TASK}, velocity hidden: expert return {best:.1f} (lag-1 action correlation "
           f"{lag1(reference):.2f}), random {random:.1f}")
-    header = f"{'policy':<26} {'norm. return':>15} {'lag-1 corr.':>13} {'held-out MAE':>13} {'s/seed':>7}"
+    header = f"{'policy':<40} {'norm. return':>15} {'lag-1 corr.':>13} {'held-out MAE':>13} {'s/seed':>7}"
     print(header)
     print("-" * len(header))
-    for name, make in POLICIES.items():
+    for name, (make, sees_previous) in POLICIES.items():
         returns, corr, errors = [], [], []
         start = time.perf_counter()
         for seed in range(args.seeds):
             demos = collect_demonstrations(TASK, expert, args.demos + 5, random_state=seed)
             train, test = demos.take_episodes(range(args.demos)), demos.take_episodes(
                 range(args.demos, args.demos + 5))
+            observe = (lambda d: np.c_[d.X[:, :2], previous_actions(d)]) if sees_previous else (
+                lambda d: d.X[:, :2])
             policy = make(seed)
             params = {} if isinstance(policy, BCRegressor) else {"historystacker__groups": train.groups}
-            policy.fit(train.X[:, :2], train.y.ravel(), **params)
+            policy.fit(observe(train), train.y.ravel(), **params)
             if isinstance(policy, BCRegressor):
-                predicted = policy.predict(test.X[:, :2])
+                predicted = policy.predict(observe(test))
             else:
-                stacked = policy[0].transform(test.X[:, :2], groups=test.groups)
+                stacked = policy[0].transform(observe(test), groups=test.groups)
                 predicted = policy[1:].predict(stacked)
             errors.append(np.abs(predicted - test.y.ravel()).mean())
-            runs = rollout(policy, hidden_velocity, args.eval_episodes, random_state=1000)
+            env = (lambda: PreviousAction(hidden_velocity())) if sees_previous else hidden_velocity
+            runs = rollout(policy, env, args.eval_episodes, random_state=1000)
             returns.append((runs.episode_returns().mean() - random) / (best - random))
             corr.append(lag1(runs))
         per_seed = (time.perf_counter() - start) / args.seeds
-        print(f"{name:<26} {np.mean(returns):>6.2f} ± {np.std(returns):.2f} "
+        print(f"{name:<40} {np.mean(returns):>6.2f} ± {np.std(returns):.2f} "
               f"{np.mean(corr):>6.2f} ± {np.std(corr):.2f} {np.mean(errors):>13.3f} {per_seed:>7.0f}",
               flush=True)
 
