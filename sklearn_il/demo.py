@@ -11,11 +11,14 @@ from .policies import (
     AutoregressiveBC,
     BCRegressor,
     DiffusionBC,
+    FDivergenceBC,
     LatentBC,
     MixtureDensityBC,
 )
 
-# Each policy the library has, with its defaults; later policies join here.
+# Each policy of the library for a state's action, with its defaults. SequenceBC
+# (a history) and InverseDynamicsRegressor (a pair of states) have their own
+# benchmarks.
 POLICIES = {
     "BCRegressor(loss='mse')": lambda **kw: BCRegressor(loss="mse", **kw),
     "BCRegressor(loss='gaussian')": lambda **kw: BCRegressor(loss="gaussian", **kw),
@@ -23,6 +26,7 @@ POLICIES = {
     "DiffusionBC": DiffusionBC,
     "AutoregressiveBC": AutoregressiveBC,
     "LatentBC": LatentBC,
+    "FDivergenceBC(reverse KL)": FDivergenceBC,
 }
 
 
