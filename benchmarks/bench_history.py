@@ -15,7 +15,10 @@ The copycat check (de Haan et al. 2019; Wen et al. 2020): the last two
 rows also see the previous action itself, appended to the observation (0
 after reset), so it can be read off instead of inferred. A copycat fits
 the held-out demonstrations better (the expert's actions change slowly)
-and drives worse.
+and drives worse. For these rows the table also prints the copy gain: the
+mean change of the policy's action per unit change of the previous action
+it is fed, on held-out expert rows (1: it repeats the previous action; 0:
+it ignores it).
 
 Run: ``python benchmarks/bench_history.py [--seeds 5]``.
 """
@@ -78,6 +81,18 @@ def previous_actions(demos):
     return previous
 
 
+def copy_gain(policy, rows, column, delta=0.1):
+    """Mean change of the policy's action per unit change of the previous action it is fed.
+
+    On held-out expert rows: 1 is a copycat (a_t = a_{t-1}); 0 ignores the
+    previous action.
+    """
+    up, down = rows.copy(), rows.copy()
+    up[:, column] += delta
+    down[:, column] -= delta
+    return float(np.mean((policy.predict(up) - policy.predict(down)) / (2 * delta)))
+
+
 def stacked_bc(seed):
     return make_pipeline(HistoryStacker(FRAMES), BCRegressor(random_state=seed))
 
@@ -113,11 +128,12 @@ def main():
     best = reference.episode_returns().mean()
     print(f"# {TASK}, velocity hidden: expert return {best:.1f} (lag-1 action correlation "
           f"{lag1(reference):.2f}), random {random:.1f}")
-    header = f"{'policy':<40} {'norm. return':>15} {'lag-1 corr.':>13} {'held-out MAE':>13} {'s/seed':>7}"
+    header = (f"{'policy':<40} {'norm. return':>15} {'lag-1 corr.':>13} {'held-out MAE':>13} "
+              f"{'copy gain':>11} {'s/seed':>7}")
     print(header)
     print("-" * len(header))
     for name, (make, sees_previous) in POLICIES.items():
-        returns, corr, errors = [], [], []
+        returns, corr, errors, gains = [], [], [], []
         start = time.perf_counter()
         for seed in range(args.seeds):
             demos = collect_demonstrations(TASK, expert, args.demos + 5, random_state=seed)
@@ -129,18 +145,20 @@ def main():
             params = {} if isinstance(policy, BCRegressor) else {"historystacker__groups": train.groups}
             policy.fit(observe(train), train.y.ravel(), **params)
             if isinstance(policy, BCRegressor):
-                predicted = policy.predict(observe(test))
-            else:
-                stacked = policy[0].transform(observe(test), groups=test.groups)
-                predicted = policy[1:].predict(stacked)
-            errors.append(np.abs(predicted - test.y.ravel()).mean())
+                network, rows = policy, observe(test)
+            else:  # the stacked rows, the current frame's columns first
+                network, rows = policy[1:], policy[0].transform(observe(test), groups=test.groups)
+            errors.append(np.abs(network.predict(rows) - test.y.ravel()).mean())
+            if sees_previous:
+                gains.append(copy_gain(network, rows, column=2))
             env = (lambda: PreviousAction(hidden_velocity())) if sees_previous else hidden_velocity
             runs = rollout(policy, env, args.eval_episodes, random_state=1000)
             returns.append((runs.episode_returns().mean() - random) / (best - random))
             corr.append(lag1(runs))
         per_seed = (time.perf_counter() - start) / args.seeds
         print(f"{name:<40} {np.mean(returns):>6.2f} ± {np.std(returns):.2f} "
-              f"{np.mean(corr):>6.2f} ± {np.std(corr):.2f} {np.mean(errors):>13.3f} {per_seed:>7.0f}",
+              f"{np.mean(corr):>6.2f} ± {np.std(corr):.2f} {np.mean(errors):>13.3f} "
+              f"{f'{np.mean(gains):.2f}' if gains else '-':>11} {per_seed:>7.0f}",
               flush=True)
 
 
