@@ -58,7 +58,12 @@ class FDivergenceBC(BCRegressor):
     Parameters
     ----------
     divergence : {"reverse_kl", "js", "forward_kl", "tv"}, default="reverse_kl"
-        The f-divergence minimised in the adversarial phase.
+        The f-divergence minimised in the adversarial phase. ``"forward_kl"``
+        is the warm start's own objective, here estimated through the game.
+        The critic's output under ``"tv"`` saturates (``tanh``), and a
+        saturated critic gives the policy no gradient: on the obstacle task
+        (``benchmarks/bench_fdivergence.py``) that policy drifted outside the
+        expert's action range.
     n_adversarial_steps : int, default=2000
         Policy updates after the warm start, one minibatch each. 0 leaves
         the maximum-likelihood fit as it is.
