@@ -198,6 +198,7 @@ class FDivergenceBC(BCRegressor):
         module, device = self.net_.module_, self.net_.device
         g_f, conjugate = DIVERGENCES[self.divergence]
         X, y = validate_data(self, X, y, reset=False, dtype=np.float32, **self._y_validation)
+        X = np.require(X, requirements=["C", "W"])  # torch refuses read-only arrays
         with torch.no_grad():
             obs = module.obs_scaler(torch.from_numpy(X).to(device))
             expert = self._training_target(self._encode_target(y, reset=False)).to(device)
