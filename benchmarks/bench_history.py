@@ -74,8 +74,8 @@ class PreviousAction(gym.Wrapper):
 
 def previous_actions(demos):
     """Each row's previous action in its episode as the expert applied it, 0 at the start."""
-    low, high = gym.make(TASK).action_space.low, gym.make(TASK).action_space.high
-    y = np.clip(demos.y.reshape(len(demos), -1), low, high)
+    space = gym.make(TASK).action_space
+    y = np.clip(demos.y.reshape(len(demos), -1), space.low, space.high)
     previous = np.r_[np.zeros_like(y[:1]), y[:-1]]
     previous[np.r_[True, demos.groups[1:] != demos.groups[:-1]]] = 0.0
     return previous
