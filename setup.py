@@ -15,7 +15,7 @@ setup(
         "scikit-learn>=1.6",
         # A range the locally provided CPU wheel (2.13.0) satisfies; install that
         # pin first (see .ci/run) to avoid pulling CUDA builds.
-        "torch>=2.2,<3",
+        "torch>=2.4,<3",  # fused Adam on the CPU (FDivergenceBC)
         "skorch>=1.0",
         "gymnasium>=1.0",
         "imbalanced-learn>=0.13",

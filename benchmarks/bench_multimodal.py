@@ -84,11 +84,12 @@ def _fmt(values, digits=2):
 
 
 def obstacle_table(seeds, n_eval, policies=POLICIES):
-    header = (f"{'policy':<30} {'success':>13} {'return':>14} {'fit s':>6} "
+    header = (f"{'policy':<30} {'success':>13} {'return':>14} {'fit s':>6} {'× first':>7} "
               f"{'predict µs':>10} {'draws between':>13}")
     print("Obstacle (1-D action, modes -1 and +1), 50 demonstrations,", len(seeds), "seeds")
     print(header)
     print("-" * len(header))
+    first_fit_s = None
     for name, make in policies.items():
         success, ret, fit_s, latency, between = [], [], [], [], []
         for seed in seeds:
@@ -102,7 +103,9 @@ def obstacle_table(seeds, n_eval, policies=POLICIES):
             latency.append(predict_latency_us(policy, X))
             draws = policy.sample([[0.0, 0.0]], n_samples=500, random_state=seed).ravel()
             between.append((np.abs(draws) < 0.5).mean())
+        first_fit_s = first_fit_s or np.median(fit_s)
         print(f"{name:<30} {_fmt(success):>13} {_fmt(ret, 3):>14} {np.median(fit_s):>6.1f} "
+              f"{np.median(fit_s) / first_fit_s:>7.1f} "
               f"{np.median(latency):>10.0f} {np.mean(between):>13.2f}", flush=True)
 
 

@@ -1,6 +1,7 @@
 """Torch building blocks shared by the policies."""
 
 import math
+from functools import partial
 
 import torch
 from torch import nn
@@ -37,15 +38,18 @@ class Standardize(nn.Module):
     def forward(self, x):
         return (x - self.loc) / self.scale
 
-    def inverse(self, z):
-        return z * self.scale + self.loc
 
-
-def mlp(n_in, hidden_layer_sizes, n_out, activation, linear=nn.Linear):
+def mlp(n_in, hidden_layer_sizes, n_out, activation, lipschitz_constant=None):
     """A fully connected network; ``activation`` names a scikit-learn activation.
 
-    ``linear(n_in, n_out)`` builds each layer (e.g. a Lipschitz-bounded one).
+    With ``lipschitz_constant=K`` each of the ``L`` layers is a
+    :class:`LipschitzLinear` with bound ``K^(1/L)``; the activations are
+    1-Lipschitz, so the network is at most ``K``-Lipschitz.
     """
+    linear = nn.Linear
+    if lipschitz_constant is not None:
+        bound = lipschitz_constant ** (1.0 / (len(hidden_layer_sizes) + 1))
+        linear = partial(LipschitzLinear, bound=bound)
     layers, width = [], n_in
     for size in hidden_layer_sizes:
         layers += [linear(width, size), ACTIVATIONS[activation]()]
@@ -75,12 +79,23 @@ class LipschitzLinear(nn.Linear):
             with torch.no_grad():
                 v = nn.functional.normalize(W.t() @ self.u, dim=0)
                 self.u.copy_(nn.functional.normalize(W @ v, dim=0))
-        # A copy: a later forward pass updates the buffer in place, and the
+        # sigma = u^T W v with v = W^T u / |W^T u|, that is |W^T u|. On a copy
+        # of u: a later forward pass updates the buffer in place, and the
         # backward pass of this one needs the value it used.
-        u = self.u.clone()
-        v = nn.functional.normalize(W.t().detach() @ u, dim=0)
-        sigma = u @ W @ v
+        sigma = torch.linalg.vector_norm(W.t() @ self.u.clone())
         return W / torch.clamp(sigma / self.bound, min=1.0)
+
+    @torch.no_grad()
+    def converge(self, n_iter=100):
+        """Run the power iteration on, so that ``sigma`` is the spectral norm itself.
+
+        One iteration per training step leaves the estimate below the true
+        norm while the weights move; after training this makes the bound
+        hold for the fitted layer.
+        """
+        for _ in range(n_iter):
+            v = nn.functional.normalize(self.weight.t() @ self.u, dim=0)
+            self.u.copy_(nn.functional.normalize(self.weight @ v, dim=0))
 
     def forward(self, x):
         return nn.functional.linear(x, self.normalised_weight(), self.bias)
@@ -101,18 +116,18 @@ class PairedMSE(nn.Module):
 class MLPPolicy(nn.Module):
     """Standardised observations through an MLP to the policy's raw outputs.
 
-    ``action_scaler`` holds the statistics the policy's decoding uses to put
+    ``target_scaler`` holds the statistics the policy's decoding uses to put
     outputs back in action units; it is not applied in ``forward``, so the
     loss is computed on standardised targets (every action dimension counts
     equally, whatever its units) without extra work per batch. Its
     statistics are float64, so decoding yields float64 actions in one op.
     """
 
-    def __init__(self, n_features, n_outputs, hidden_layer_sizes, activation, X=None, action_scaler=None):
+    def __init__(self, n_features, n_outputs, hidden_layer_sizes, activation, X=None, target_scaler=None):
         super().__init__()
         self.obs_scaler = Standardize(n_features, X)
         self.body = mlp(n_features, hidden_layer_sizes, n_outputs, activation)
-        self.action_scaler = action_scaler
+        self.target_scaler = target_scaler
 
     def forward(self, x, target=None):
         return self.body(self.obs_scaler(x))

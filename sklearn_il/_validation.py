@@ -1,6 +1,7 @@
 """Input checks shared by estimators, resamplers and rollout tools."""
 
 import numpy as np
+import torch
 
 GROUPS_HOWTO = (
     "Pass the episode id of each row as fit(X, y, groups=episode_ids). Inside a "
@@ -70,3 +71,24 @@ def check_groups(groups, n_samples, *, required_by=None):
                 "must be contiguous and in time order."
             )
     return groups
+
+
+def check_device(device):
+    """Raise a ``ValueError`` unless ``device`` names a torch device usable here."""
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(
+            f"device={device!r} is not a torch device; use e.g. 'cpu' or 'cuda' ({exc})."
+        ) from exc
+    if parsed.type == "cpu":
+        return
+    backend = getattr(torch, parsed.type, None)
+    if backend is None or not hasattr(backend, "is_available") or not backend.is_available():
+        raise ValueError(
+            f"device={device!r}: torch has no {parsed.type} device available on this machine."
+        )
+    if parsed.type == "cuda" and parsed.index is not None and parsed.index >= torch.cuda.device_count():
+        raise ValueError(
+            f"device={device!r}: this machine has {torch.cuda.device_count()} CUDA device(s)."
+        )

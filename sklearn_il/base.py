@@ -2,10 +2,38 @@
 
 Parameters, input validation, seeding, the skorch training loop with its
 episode-wise early stopping, and the fast predict path live here, once. A
-policy subclass supplies four things: how to encode the target
-(``_encode_target``), its module (``_build_module``), its loss
-(``_make_criterion``) and how to decode the module's output (in ``predict``
-and friends, through ``_forward``).
+policy is a subclass that fills in the hooks below; ``fit`` calls them in
+this order. The table is the contract: ``tests/test_base.py`` checks that
+each hook it names exists.
+
+=========================  ==========================  ==========================  ===========================
+hook                       called                      may read                    returns
+=========================  ==========================  ==========================  ===========================
+``_groups_required_by``    ``fit``, before ``groups``  parameters                  what needs ``groups`` (a
+                           is checked                                              str for the error) or None
+``_check_params``          ``fit``, right after the    parameters, the validated   None; raises ``ValueError``
+                           data are validated          ``X`` and ``y`` (ndarrays)  for a bad combination
+``_encode_target``         ``fit``, after              parameters, ``groups``;     the target, a CPU tensor;
+                           ``_check_params``           sets the target's fitted    sets ``n_outputs_`` or
+                                                       attributes when ``reset``   ``classes_``
+``_build_module``          ``fit`` (not on a warm      parameters, fitted          the ``nn.Module``; tensors
+                           start) and ``io.load``      attributes; ``X``, ``y``    ``X``, ``y`` set its
+                           (without data)              tensors or None             statistics
+``_make_criterion``        when the net is made        parameters                  the loss, an ``nn.Module``
+                           (``fit``, ``io.load``)                                  of (output, target)
+``_callbacks``             when the net is made        parameters                  extra skorch callbacks,
+                                                                                   ``(name, callback)`` pairs
+``_training_target``       ``fit``, after the module   ``net_`` (its statistics),  the target the loss sees
+                           is built                    ``X`` and the target        (e.g. standardised)
+``_after_training``        ``fit``, after skorch's     ``net_``, the training      None (a further phase of
+                           loop, in the seeded block   rows on the device          training, e.g. a game)
+=========================  ==========================  ==========================  ===========================
+
+The helpers a policy calls: ``_forward(X, decode)`` (validation and the
+fast path, then the module under ``inference_mode``), ``_hidden_sizes()``,
+``_generator(random_state)`` (for ``sample``); on continuous policies
+``_target_scaler``, ``_to_actions``, ``_standardise`` and
+``_log_likelihood``.
 """
 
 import inspect
@@ -18,7 +46,6 @@ import torch
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GroupShuffleSplit
-from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from skorch import NeuralNet
@@ -26,17 +53,23 @@ from skorch.callbacks import EarlyStopping
 from skorch.helper import predefined_split
 
 from ._nn import ACTIVATIONS, Standardize
-from ._validation import check_groups
+from ._seeding import SeedStreams, torch_seeded
+from ._validation import check_device, check_groups
 
 # Rows per forward pass when predicting on large arrays: bounds peak memory.
 _PREDICT_CHUNK = 65536
 
 
 class TensorDataset(torch.utils.data.Dataset):
-    """Features and targets as tensors already on the training device."""
+    """Features and targets as tensors already on the training device.
 
-    def __init__(self, X, y=None):
-        self.X, self.y = X, y
+    ``generator`` (a torch CPU generator) orders the shuffled minibatches;
+    it lives with the data because skorch re-creates its iterator each
+    epoch and refuses iterator settings on a fitted net (warm start).
+    """
+
+    def __init__(self, X, y, generator=None):
+        self.X, self.y, self.generator = X, y, generator
 
     def __len__(self):
         return len(self.X)
@@ -58,11 +91,10 @@ class BatchSlicer:
     others ignore it.
     """
 
-    def __init__(self, dataset, batch_size, shuffle=False, generator=None):
+    def __init__(self, dataset, batch_size, shuffle=False):
         self.dataset = dataset
         self.batch_size = batch_size
         self.shuffle = shuffle
-        self.generator = generator
 
     def __iter__(self):
         X, y, size = self.dataset.X, self.dataset.y, self.batch_size
@@ -72,25 +104,11 @@ class BatchSlicer:
                 xb, yb = X[start : start + size], y[start : start + size]
                 yield {"x": xb, "target": yb}, yb
             return
-        order = torch.randperm(n, generator=self.generator).to(X.device)
+        order = torch.randperm(n, generator=self.dataset.generator).to(X.device)
         for start in range(0, n, size):
             rows = order[start : start + size]
             xb, yb = X[rows], y[rows]
             yield {"x": xb, "target": yb}, yb
-
-
-class PolicyNet(NeuralNet):
-    """skorch's ``NeuralNet``, without per-batch work that changes nothing.
-
-    skorch sets train/eval mode on every batch, and ``Module.train`` walks
-    every submodule each time; here the mode is set only when it changes.
-    """
-
-    def _set_training(self, training=True):
-        for name in self._modules + self._criteria:
-            module = getattr(self, name + "_")
-            if isinstance(module, torch.nn.Module) and module.training != training:
-                module.train(training)
 
 
 def _all_finite(X):
@@ -114,10 +132,9 @@ def as_numpy(output):
     return output.numpy(force=True)
 
 
-def seeds(random_state, n):
-    """``n`` int seeds drawn from ``random_state`` (``None``: fresh entropy)."""
-    rng = check_random_state(random_state)
-    return [int(s) for s in rng.randint(np.iinfo(np.int32).max, size=n)]
+def minibatch_size(batch_size, n_rows):
+    """The ``batch_size`` parameter (``"auto"``: 200) for ``n_rows`` of data."""
+    return min(200 if batch_size == "auto" else batch_size, n_rows)
 
 
 # The parameters every policy shares, documented once; a policy's docstring
@@ -227,6 +244,19 @@ class BasePolicy(BaseEstimator):
         self.device = device
 
     # ------------------------------------------------------------------ hooks
+    def _groups_required_by(self):
+        """What needs ``groups`` with these parameters (for the error), or None."""
+        if self.early_stopping:
+            return "early_stopping=True (it holds out whole episodes)"
+        return None
+
+    def _check_params(self, X, y):
+        """Check parameters against each other and the validated data."""
+        if any(h < 1 for h in np.atleast_1d(self.hidden_layer_sizes)):
+            raise ValueError(
+                f"hidden_layer_sizes must be positive, got {self.hidden_layer_sizes}."
+            )
+
     def _encode_target(self, y, reset, groups=None):
         """Return the training target as a float or long tensor (CPU).
 
@@ -234,12 +264,6 @@ class BasePolicy(BaseEstimator):
         several steps of an episode.
         """
         raise NotImplementedError
-
-    def _groups_required_by(self):
-        """What needs ``groups`` with these parameters (for the error), or None."""
-        if self.early_stopping:
-            return "early_stopping=True (it holds out whole episodes)"
-        return None
 
     def _build_module(self, X=None, y=None):
         """Return the policy's module; tensors ``X``, ``y`` set its scaling.
@@ -249,10 +273,6 @@ class BasePolicy(BaseEstimator):
         """
         raise NotImplementedError
 
-    def _training_target(self, target):
-        """The target as the loss sees it (e.g. standardised); default: as encoded."""
-        return target
-
     def _make_criterion(self):
         """Return the loss as an ``nn.Module`` taking (module output, target)."""
         raise NotImplementedError
@@ -261,14 +281,24 @@ class BasePolicy(BaseEstimator):
         """Extra skorch callbacks, as ``(name, callback)`` pairs; run after early stopping."""
         return []
 
+    def _training_target(self, X, target):
+        """The target as the loss sees it (e.g. standardised); default: as encoded."""
+        return target
+
+    def _after_training(self, X, target, batch_size, seed):
+        """A further phase of training after skorch's loop; default: none.
+
+        ``X`` and ``target`` (as the loss sees it) are the training rows on
+        the device; ``seed`` comes from the ``"game"`` stream.
+        """
+
     # ---------------------------------------------------------------- fitting
+    def _validate_params(self):
+        super()._validate_params()
+        check_device(self.device)
+
     def _hidden_sizes(self):
-        sizes = tuple(int(h) for h in np.atleast_1d(self.hidden_layer_sizes))
-        if any(h < 1 for h in sizes):
-            raise ValueError(
-                f"hidden_layer_sizes must be positive, got {self.hidden_layer_sizes}."
-            )
-        return sizes
+        return tuple(int(h) for h in np.atleast_1d(self.hidden_layer_sizes))
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, groups=None):
@@ -290,66 +320,79 @@ class BasePolicy(BaseEstimator):
             The fitted policy.
         """
         warm = self.warm_start and hasattr(self, "net_")
-        X, y = validate_data(self, X, y, reset=not warm, dtype=np.float32, **self._y_validation)
-        groups = check_groups(groups, X.shape[0], required_by=self._groups_required_by())
-        target = self._encode_target(y, reset=not warm, groups=groups)
-        seed, shuffle_seed, split_seed = seeds(self.random_state, 3)
-        X_t = torch.from_numpy(np.require(X, requirements=['C', 'W']))
-
-        train = valid = None
-        if self.early_stopping:
-            if np.unique(groups).size < 2:
-                raise ValueError(
-                    "early_stopping=True holds out whole episodes for validation "
-                    "and needs at least 2 episodes in groups; got 1."
-                )
-            splitter = GroupShuffleSplit(
-                n_splits=1, test_size=self.validation_fraction, random_state=split_seed
-            )
-            train, valid = (torch.from_numpy(i) for i in next(splitter.split(X, groups=groups)))
-        n_train = X.shape[0] if train is None else len(train)
-        batch_size = min(200 if self.batch_size == "auto" else self.batch_size, n_train)
-
-        # Seed locally: the caller's global torch RNG state is left as it was.
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
-            settings = dict(
-                batch_size=batch_size,
-                max_epochs=self.max_iter,
-                # scikit-learn's alpha: L2 penalty 0.5 * alpha * ||W||^2 / batch_size
-                # on the weights (not the biases) = Adam weight decay alpha / batch_size.
-                optimizer__weight_decay=self.alpha / batch_size,
-                # Biases are exempt, as in scikit-learn; with no penalty a
-                # second parameter group would only double Adam's work per step.
-                optimizer__param_groups=[("*bias", {"weight_decay": 0.0})] if self.alpha else [],
-                iterator_train__generator=torch.Generator().manual_seed(shuffle_seed),
-                verbose=self.verbose,
-            )
-            if warm:
-                # skorch reads these attributes afresh at each fit; its set_params
-                # would try to re-initialise components for the iterator and
-                # optimizer keys, and refuses. A new optimizer, as scikit-learn's
-                # warm_start does.
-                vars(self.net_).update(settings)
-                self.net_.initialize_optimizer()
-            else:
-                self.net_ = self._make_net(self._build_module(X_t, target), **settings)
-                self.net_.initialize()
-            target = self._training_target(target)
-            device = self.net_.device
-
-            def subset(rows):
-                if rows is None:
-                    return TensorDataset(X_t.to(device), target.to(device))
-                return TensorDataset(X_t[rows].to(device), target[rows].to(device))
-
-            self.net_.set_params(
-                train_split=None if valid is None else predefined_split(subset(valid))
-            )
+        X, target, groups = self._validate_fit_data(X, y, groups, reset=not warm)
+        streams = SeedStreams(self.random_state)
+        train, valid = self._episode_split(groups, streams.seed("split"))
+        batch_size = minibatch_size(self.batch_size, X.shape[0] if train is None else len(train))
+        with torch_seeded(streams.seed("init"), self.device):
+            self._initialize_net(X, target, batch_size, warm)
             epochs_before = len(self.net_.history)
-            self.net_.partial_fit(subset(train))
+            X, target = X.to(self.net_.device), target.to(self.net_.device)
+            target = self._training_target(X, target)
+            shuffle = torch.Generator().manual_seed(streams.seed("shuffle"))
+            self._train(X, target, train, valid, shuffle)
+            rows = slice(None) if train is None else train.to(X.device)
+            self._after_training(X[rows], target[rows], batch_size, streams.seed("game"))
         self.net_.module_.eval()
+        self._record_training(epochs_before)
+        return self
 
+    def _validate_fit_data(self, X, y, groups, reset):
+        """Validated ``X`` (a float32 tensor), the encoded target, and ``groups``."""
+        X, y = validate_data(self, X, y, reset=reset, dtype=np.float32, **self._y_validation)
+        groups = check_groups(groups, X.shape[0], required_by=self._groups_required_by())
+        self._check_params(X, y)
+        target = self._encode_target(y, reset=reset, groups=groups)
+        # torch shares the array's memory: a read-only X (a memmap) is copied.
+        return torch.from_numpy(np.require(X, requirements=["C", "W"])), target, groups
+
+    def _episode_split(self, groups, seed):
+        """Training and held-out rows (tensors) for ``early_stopping``; (None, None) without."""
+        if not self.early_stopping:
+            return None, None
+        if np.unique(groups).size < 2:
+            raise ValueError(
+                "early_stopping=True holds out whole episodes for validation "
+                "and needs at least 2 episodes in groups; got 1."
+            )
+        splitter = GroupShuffleSplit(n_splits=1, test_size=self.validation_fraction, random_state=seed)
+        train, valid = next(splitter.split(np.zeros((len(groups), 1)), groups=groups))
+        return torch.from_numpy(train), torch.from_numpy(valid)
+
+    def _initialize_net(self, X, target, batch_size, warm):
+        """Make ``net_`` (or, on a warm start, refresh its settings and optimizer)."""
+        settings = dict(
+            batch_size=batch_size,
+            max_epochs=self.max_iter,
+            # scikit-learn's alpha: L2 penalty 0.5 * alpha * ||W||^2 / batch_size
+            # on the weights (not the biases) = Adam weight decay alpha / batch_size.
+            optimizer__weight_decay=self.alpha / batch_size,
+            # Biases are exempt, as in scikit-learn; with no penalty a
+            # second parameter group would only double Adam's work per step.
+            optimizer__param_groups=[("*bias", {"weight_decay": 0.0})] if self.alpha else [],
+            verbose=self.verbose,
+        )
+        if warm:
+            # Optimizer settings make skorch build a new optimizer, as
+            # scikit-learn's warm_start does.
+            self.net_.set_params(**settings)
+        else:
+            self.net_ = self._make_net(self._build_module(X, target), **settings).initialize()
+
+    def _train(self, X, target, train, valid, shuffle):
+        """skorch's loop on the training rows, validating on the held-out ones."""
+
+        def rows(subset):
+            if subset is None:
+                return TensorDataset(X, target, shuffle)
+            subset = subset.to(X.device)
+            return TensorDataset(X[subset], target[subset], shuffle)
+
+        self.net_.set_params(train_split=None if valid is None else predefined_split(rows(valid)))
+        self.net_.partial_fit(rows(train))
+
+    def _record_training(self, epochs_before):
+        """``n_iter_``, ``loss_curve_``, and scikit-learn's warning when not converged."""
         history = self.net_.history
         self.n_iter_ = len(history)
         self.loss_curve_ = [float(v) for v in history[:, "train_loss"]]
@@ -359,13 +402,12 @@ class BasePolicy(BaseEstimator):
                 f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached "
                 "and the optimization hasn't converged yet.",
                 ConvergenceWarning,
-                stacklevel=3,  # the caller of fit, past _fit_context
+                stacklevel=4,  # the caller of fit, past _fit_context
             )
-        return self
 
     def _make_net(self, module, **settings):
         """The skorch net; its fit loop, callbacks and history are skorch's own."""
-        return PolicyNet(
+        return NeuralNet(
             module=module,
             criterion=self._make_criterion(),
             optimizer=torch.optim.Adam,
@@ -446,10 +488,11 @@ class BasePolicy(BaseEstimator):
 class ContinuousPolicy(RegressorMixin, BasePolicy):
     """Base class of the policies for continuous actions. Not for direct use.
 
-    The module carries an ``action_scaler`` (a float64 ``Standardize``
-    fitted on the actions): the loss sees standardised actions, in which
-    every action dimension counts equally, and ``_to_actions`` maps back to
-    action units in one op.
+    The module carries a ``target_scaler`` (a float64 ``Standardize``
+    fitted on what the network regresses: the actions, or a dynamics
+    model's state change): the loss sees standardised targets, in which
+    every dimension counts equally, and ``_to_actions`` maps back to the
+    target's units in one op.
     """
 
     _y_validation = {"multi_output": True, "y_numeric": True}
@@ -470,26 +513,26 @@ class ContinuousPolicy(RegressorMixin, BasePolicy):
             )
         return torch.from_numpy(y)
 
-    def _action_scaler(self, y):
-        """The module's ``action_scaler``: fitted on ``y``, or empty for ``io.load``."""
+    def _target_scaler(self, y):
+        """The module's ``target_scaler``: fitted on ``y``, or empty for ``io.load``."""
         return Standardize(self.n_outputs_, y, dtype=torch.float64)
 
-    def _training_target(self, target):
-        return self.net_.module_.action_scaler(target).float()
+    def _training_target(self, X, target):
+        return self.net_.module_.target_scaler(target).float()
 
     def _to_actions(self, z):
-        """Standardised actions (``..., n_outputs``) to action units, float64.
+        """Standardised targets (``..., n_outputs``) to their units, float64.
 
         One fused op with float64 statistics; a single-output policy's
         predictions are flattened in torch, cheaper than numpy's ravel after.
         """
-        scaler = self.net_.module_.action_scaler
+        scaler = self.net_.module_.target_scaler
         y = torch.addcmul(scaler.loc, z, scaler.scale)
         return y.view(-1) if self.n_outputs_ == 1 and y.dim() == 2 else y
 
     def _standardise(self, y):
         """Actions in standardised units, and the log-Jacobian to subtract from densities."""
-        scaler = self.net_.module_.action_scaler
+        scaler = self.net_.module_.target_scaler
         return scaler(y), scaler.scale.log().sum()
 
     def _log_likelihood(self, X, y, log_prob):
@@ -513,4 +556,5 @@ class ContinuousPolicy(RegressorMixin, BasePolicy):
     def _generator(self, random_state):
         """A torch generator seeded from ``random_state``, for ``sample``."""
         check_is_fitted(self)
-        return torch.Generator(device=self.net_.device).manual_seed(seeds(random_state, 1)[0])
+        seed = SeedStreams(random_state).seed("sample")
+        return torch.Generator(device=self.net_.device).manual_seed(seed)

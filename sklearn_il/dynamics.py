@@ -1,15 +1,15 @@
 """Models of the world: learned one-step dynamics of demonstrated episodes."""
 
-from functools import partial
 from numbers import Real
 
 import numpy as np
 import torch
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_array, check_is_fitted
+from skorch.callbacks import Callback
 from torch import nn
 
-from ._nn import LipschitzLinear, MLPPolicy, PairedMSE, Standardize, mlp
+from ._nn import LipschitzLinear, MLPPolicy, Standardize, mlp
 from ._validation import check_groups, episode_ends
 from .base import ContinuousPolicy, as_numpy, fill_doc
 from .policies.bc import BCRegressor
@@ -94,36 +94,41 @@ def state_pairs(X, groups):
 
 
 class ResidualDynamics(nn.Module):
-    """``s' = s + f(s, a)``; ``f`` learns the standardised residual.
+    """``s' = s + f(s, a)``; ``f`` predicts the standardised state change.
 
-    ``action_scaler`` (the name the shared base gives the target's
-    statistics) standardises the residual ``s' - s``. In training the module
-    returns (predicted, true) standardised residuals; otherwise the predicted
-    next state in float64.
+    ``target_scaler`` holds the statistics of the state change ``s' - s``.
+    In training (``target``, the standardised change, given) the module
+    returns ``f``'s output for the loss; otherwise the predicted next state
+    in float64.
     """
 
-    def __init__(
-        self, n_features, n_state, hidden_layer_sizes, activation, lipschitz_constant,
-        X=None, residual=None,
-    ):
+    def __init__(self, n_features, n_state, hidden_layer_sizes, activation, lipschitz_constant,
+                 X=None, change=None):
         super().__init__()
         self.n_state = n_state
         self.obs_scaler = Standardize(n_features, X)
-        self.action_scaler = Standardize(n_state, residual, dtype=torch.float64)
-        linear = nn.Linear
-        if lipschitz_constant is not None:
-            # Each layer bounded by K^(1/L) and the activations 1-Lipschitz:
-            # f is K-Lipschitz from standardised input to standardised residual.
-            n_layers = len(hidden_layer_sizes) + 1
-            linear = partial(LipschitzLinear, bound=lipschitz_constant ** (1.0 / n_layers))
-        self.body = mlp(n_features, hidden_layer_sizes, n_state, activation, linear)
+        self.target_scaler = Standardize(n_state, change, dtype=torch.float64)
+        self.body = mlp(n_features, hidden_layer_sizes, n_state, activation, lipschitz_constant)
 
     def forward(self, x, target=None):
         z = self.body(self.obs_scaler(x))
-        state = x[:, : self.n_state].double()
-        if target is None:
-            return state + torch.addcmul(self.action_scaler.loc, z, self.action_scaler.scale)
-        return z, self.action_scaler(target.double() - state).float()
+        if target is not None:
+            return z
+        scaler = self.target_scaler
+        return x[:, : self.n_state].double() + torch.addcmul(scaler.loc, z, scaler.scale)
+
+
+class ConvergedSpectralNorms(Callback):
+    """When training ends, settle every Lipschitz layer's estimate of its norm.
+
+    Then the fitted model is within its ``lipschitz_constant``, not only the
+    estimate training used.
+    """
+
+    def on_train_end(self, net, **kwargs):
+        for layer in net.module_.modules():
+            if isinstance(layer, LipschitzLinear):
+                layer.converge()
 
 
 @fill_doc
@@ -223,26 +228,33 @@ class DynamicsRegressor(ContinuousPolicy):
         )
         self.lipschitz_constant = lipschitz_constant
 
+    def _check_params(self, X, y):
+        super()._check_params(X, y)
+        n_state = 1 if y.ndim == 1 else y.shape[1]
+        if X.shape[1] < n_state:
+            raise ValueError(
+                f"X has {X.shape[1]} columns but y has {n_state} state dimensions; "
+                "X must hold the state (first columns) and then the action."
+            )
+
+    def _change(self, X, next_state):
+        """The state change ``s_{t+1} - s_t`` the network regresses, float64."""
+        return next_state.double() - X[:, : self.n_outputs_].double()
+
     def _build_module(self, X=None, y=None):
-        residual = None
-        if X is not None:
-            if X.shape[1] < self.n_outputs_:
-                raise ValueError(
-                    f"X has {X.shape[1]} columns but y has {self.n_outputs_} state "
-                    "dimensions; X must hold the state (first columns) and then the action."
-                )
-            residual = y.double() - X[:, : self.n_outputs_].double()
         return ResidualDynamics(
             self.n_features_in_, self.n_outputs_, self._hidden_sizes(), self.activation,
-            self.lipschitz_constant, X, residual,
+            self.lipschitz_constant, X, None if X is None else self._change(X, y),
         )
 
-    def _training_target(self, target):
-        # The module forms the residual from the raw next state and the batch.
-        return target
+    def _training_target(self, X, target):
+        return self.net_.module_.target_scaler(self._change(X, target)).float()
 
     def _make_criterion(self):
-        return PairedMSE()
+        return nn.MSELoss()
+
+    def _callbacks(self):
+        return [("spectral_norms", ConvergedSpectralNorms())]
 
     def predict(self, X):
         """Predict the next state.
@@ -275,9 +287,9 @@ class PairPolicy(MLPPolicy):
     """
 
     def __init__(self, n_features, n_outputs, hidden_layer_sizes, activation, X=None,
-                 action_scaler=None):
+                 target_scaler=None):
         super().__init__(n_features, n_outputs, hidden_layer_sizes, activation,
-                         None if X is None else _with_step(X), action_scaler)
+                         None if X is None else _with_step(X), target_scaler)
 
     def forward(self, x, target=None):
         return super().forward(_with_step(x))
@@ -340,13 +352,13 @@ class InverseDynamicsRegressor(BCRegressor):
 
     _module_class = PairPolicy
 
-    def _build_module(self, X=None, y=None):
-        if X is not None and X.shape[1] % 2:
+    def _check_params(self, X, y):
+        super()._check_params(X, y)
+        if X.shape[1] % 2:
             raise ValueError(
                 f"X has {X.shape[1]} columns; an inverse dynamics model takes pairs "
                 "(s_t, s_t+1) of equal width. Build them with state_pairs(X, groups)."
             )
-        return super()._build_module(X, y)
 
     def label_actions(self, X, groups, final_observations=None):
         """Infer the action at every row of observation-only episodes.

@@ -70,7 +70,7 @@ def test_lipschitz_bound_holds(bound):
     rng = np.random.default_rng(1)
     a, b = rng.normal(size=(2, 500, 3)) * 3
     scale_in = module.obs_scaler.scale.numpy()
-    scale_out = module.action_scaler.scale.numpy()
+    scale_out = module.target_scaler.scale.numpy()
 
     def f(x):  # standardised residual
         return (model.predict(x) - x[:, :2]) / scale_out
@@ -138,7 +138,8 @@ def test_inverse_dynamics_recovers_the_actions_of_a_linear_system():
     # ...unless the observation after it is given.
     final = linear_step(test_X[last], test_y[last][:, None])
     with_final = model.label_actions(test_X, test_groups, final_observations=final)
-    np.testing.assert_array_equal(with_final[inner], labels[inner])
+    # Predicted in a larger batch: float32 matrix products may round the last bit differently.
+    np.testing.assert_allclose(with_final[inner], labels[inner], rtol=1e-6)
     assert np.abs(with_final[last] - test_y[last]).mean() < 0.05 * test_y.std()
 
 

@@ -36,7 +36,7 @@ class AutoregressiveNet(nn.Module):
     """
 
     def __init__(self, n_features, n_bins, hidden_layer_sizes, activation, X=None,
-                 values=None, actions=None, action_scaler=None):
+                 values=None, actions=None, target_scaler=None):
         super().__init__()
         *trunk, width = hidden_layer_sizes
         self.obs_scaler = Standardize(n_features, X)
@@ -51,7 +51,7 @@ class AutoregressiveNet(nn.Module):
         self.register_buffer(
             "actions", torch.zeros(shape, dtype=torch.float64) if actions is None else actions
         )
-        self.action_scaler = action_scaler
+        self.target_scaler = target_scaler
 
     def logits(self, features, k, previous):
         """Logits of dimension ``k`` given the values chosen for the earlier ones."""
@@ -201,7 +201,7 @@ class AutoregressiveBC(ContinuousPolicy):
 
     def _build_module(self, X=None, y=None):
         n_bins = [len(edges) - 1 for edges in self.bin_edges_]
-        scaler = self._action_scaler(y)
+        scaler = self._target_scaler(y)
         values = actions = None
         if y is not None:
             # Each bin's value: the mean of the training actions in it (its
@@ -215,9 +215,9 @@ class AutoregressiveBC(ContinuousPolicy):
                 actions[k, : n_bins[k]] = torch.where(count > 0, total / count.clamp(min=1), centres)
             values = scaler(actions.T).T.float()
         return AutoregressiveNet(self.n_features_in_, n_bins, self._hidden_sizes(), self.activation,
-                                 X=X, values=values, actions=actions, action_scaler=scaler)
+                                 X=X, values=values, actions=actions, target_scaler=scaler)
 
-    def _training_target(self, target):
+    def _training_target(self, X, target):
         return self._bins(target.numpy()).to(target.device)
 
     def _make_criterion(self):

@@ -29,8 +29,119 @@ class GaussianNLL(nn.Module):
         return -gaussian_log_prob(target, *_gaussian(output)).mean()
 
 
+class GaussianPolicy(ContinuousPolicy):
+    """An MLP policy with a Gaussian head. Not for direct use.
+
+    The module outputs standardised means, and with a learned standard
+    deviation (``_learns_std``) raw scales beside them; ``predict`` returns
+    the mean, ``sample`` draws from the Gaussian and ``score_samples``
+    scores actions under it. Shared by :class:`BCRegressor` and
+    :class:`~sklearn_il.FDivergenceBC`.
+    """
+
+    # Whether the head predicts a standard deviation per state.
+    _learns_std = True
+
+    # The network; a subclass that feeds it differently swaps in its own.
+    _module_class = MLPPolicy
+
+    def _build_module(self, X=None, y=None):
+        n_heads = 2 if self._learns_std else 1
+        return self._module_class(
+            self.n_features_in_,
+            n_heads * self.n_outputs_,
+            self._hidden_sizes(),
+            self.activation,
+            X=X,
+            target_scaler=self._target_scaler(y),
+        )
+
+    def _make_criterion(self):
+        return GaussianNLL() if self._learns_std else nn.MSELoss()
+
+    def _mean_std(self, output):
+        """Standardised mean and standard deviation (None without a learned one)."""
+        if self._learns_std:
+            return _gaussian(output)
+        return output, None
+
+    def _decode_mean(self, output):
+        """The module's output to mean actions."""
+        return self._to_actions(output[:, : self.n_outputs_] if self._learns_std else output)
+
+    def predict(self, X):
+        """Predict the mean action for each observation.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Observations.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            Actions; 1-D when the policy has one action dimension.
+        """
+        return as_numpy(self._forward(X, self._decode_mean))
+
+    def sample(self, X, n_samples=1, random_state=None):
+        """Draw actions from the policy.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_rows, n_features)
+            Observations.
+        n_samples : int, default=1
+            Draws per observation.
+        random_state : int, RandomState instance or None, default=None
+            Seeds the draws.
+
+        Returns
+        -------
+        actions : ndarray of shape (n_rows, n_samples, n_outputs)
+            Without a learned standard deviation (``BCRegressor(loss="mse")``)
+            the policy is deterministic and every draw equals ``predict``.
+        """
+        generator = self._generator(random_state)
+
+        def draw(output):
+            mean, std = self._mean_std(output)
+            z = mean.unsqueeze(1).expand(-1, int(n_samples), -1)
+            if std is not None:
+                noise = torch.randn(z.shape, generator=generator, device=z.device)
+                z = z + std.unsqueeze(1) * noise
+            return self._to_actions(z)
+
+        return as_numpy(self._forward(X, draw))
+
+    @available_if(lambda self: self._learns_std)
+    def score_samples(self, X, y):
+        """Log-likelihood of each action under the policy (a learned standard deviation).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Observations.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Actions.
+
+        Returns
+        -------
+        log_likelihood : ndarray of shape (n_samples,)
+            Log-density of each action, in the units of ``y``.
+        """
+
+        def log_prob(output, y):
+            mean, std = _gaussian(output.double())
+            z, log_det = self._standardise(y)
+            return gaussian_log_prob(z, mean, std) - log_det
+
+        return self._log_likelihood(X, y, log_prob)
+
+
+
 @fill_doc
-class BCRegressor(ContinuousPolicy):
+class BCRegressor(GaussianPolicy):
     """Behaviour cloning for continuous actions.
 
     An MLP maps observations to actions and is trained by maximum likelihood
@@ -125,101 +236,9 @@ class BCRegressor(ContinuousPolicy):
         )
         self.loss = loss
 
-    # The network; a subclass that feeds it differently swaps in its own.
-    _module_class = MLPPolicy
-
-    def _build_module(self, X=None, y=None):
-        n_heads = 2 if self.loss == "gaussian" else 1
-        return self._module_class(
-            self.n_features_in_,
-            n_heads * self.n_outputs_,
-            self._hidden_sizes(),
-            self.activation,
-            X=X,
-            action_scaler=self._action_scaler(y),
-        )
-
-    def _make_criterion(self):
-        return GaussianNLL() if self.loss == "gaussian" else nn.MSELoss()
-
-    def _mean_std(self, output):
-        """Standardised mean and standard deviation (None for ``"mse"``)."""
-        if self.loss == "gaussian":
-            return _gaussian(output)
-        return output, None
-
-    def _decode_mean(self, output):
-        """The module's output to mean actions."""
-        return self._to_actions(output if self.loss == "mse" else output[:, : self.n_outputs_])
-
-    def predict(self, X):
-        """Predict the mean action for each observation.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Observations.
-
-        Returns
-        -------
-        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
-            Actions; 1-D when the policy has one action dimension.
-        """
-        return as_numpy(self._forward(X, self._decode_mean))
-
-    def sample(self, X, n_samples=1, random_state=None):
-        """Draw actions from the policy.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_rows, n_features)
-            Observations.
-        n_samples : int, default=1
-            Draws per observation.
-        random_state : int, RandomState instance or None, default=None
-            Seeds the draws.
-
-        Returns
-        -------
-        actions : ndarray of shape (n_rows, n_samples, n_outputs)
-            With ``loss="mse"`` the policy is deterministic and every draw
-            equals ``predict``.
-        """
-        generator = self._generator(random_state)
-
-        def draw(output):
-            mean, std = self._mean_std(output)
-            z = mean.unsqueeze(1).expand(-1, int(n_samples), -1)
-            if std is not None:
-                noise = torch.randn(z.shape, generator=generator, device=z.device)
-                z = z + std.unsqueeze(1) * noise
-            return self._to_actions(z)
-
-        return as_numpy(self._forward(X, draw))
-
-    @available_if(lambda self: self.loss == "gaussian")
-    def score_samples(self, X, y):
-        """Log-likelihood of each action under the policy (``loss="gaussian"``).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Observations.
-        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
-            Actions.
-
-        Returns
-        -------
-        log_likelihood : ndarray of shape (n_samples,)
-            Log-density of each action, in the units of ``y``.
-        """
-
-        def log_prob(output, y):
-            mean, std = _gaussian(output.double())
-            z, log_det = self._standardise(y)
-            return gaussian_log_prob(z, mean, std) - log_det
-
-        return self._log_likelihood(X, y, log_prob)
+    @property
+    def _learns_std(self):
+        return self.loss == "gaussian"
 
 
 @fill_doc

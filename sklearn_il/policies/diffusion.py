@@ -45,10 +45,10 @@ class Denoiser(nn.Module):
     """
 
     def __init__(self, n_features, n_actions, hidden_layer_sizes, activation, n_steps,
-                 X=None, action_scaler=None, low=None, high=None, noise=None):
+                 X=None, target_scaler=None, low=None, high=None, noise=None):
         super().__init__()
         self.obs_scaler = Standardize(n_features, X)
-        self.action_scaler = action_scaler
+        self.target_scaler = target_scaler
         body = mlp(n_features + n_actions + _TIME_EMBEDDING, hidden_layer_sizes, n_actions,
                    activation)
         self.first, self.rest = body[0], body[1:]
@@ -254,7 +254,8 @@ class DiffusionBC(ContinuousPolicy):
             return f"horizon={self.horizon} (action chunks stop at episode ends)"
         return super()._groups_required_by()
 
-    def _encode_target(self, y, reset, groups=None):
+    def _check_params(self, X, y):
+        super()._check_params(X, y)
         if self.n_inference_steps > self.n_diffusion_steps:
             raise ValueError(
                 f"n_inference_steps={self.n_inference_steps} exceeds "
@@ -265,24 +266,31 @@ class DiffusionBC(ContinuousPolicy):
                 f"n_action_steps={self.n_action_steps} exceeds horizon={self.horizon}: "
                 "a chunk has only horizon actions to execute."
             )
+
+    def _encode_target(self, y, reset, groups=None):
         y = super()._encode_target(y, reset)
         # Each row's target: its own action and those of the next steps, flattened.
         return y[torch.from_numpy(chunk_rows(groups, len(y), self.horizon))].flatten(1)
 
     def _build_module(self, X=None, y=None):
         n_actions = self.horizon * self.n_outputs_
-        scaler = self._action_scaler(None if y is None else y.view(-1, self.n_outputs_))
+        scaler = self._target_scaler(None if y is None else y.view(-1, self.n_outputs_))
         low = high = noise = None
         if y is not None:
             z = scaler(y.view(len(y), self.horizon, -1).double()).float().flatten(1)
             low, high = z.min(0).values, z.max(0).values
-            noise = torch.randn(n_actions)  # seeded by fit, from random_state
+            # predict's noise, seeded by fit from random_state, on the typical
+            # shell |z| = sqrt(d) of the Gaussian in a random direction: a draw
+            # near 0 is atypical and, where the expert has symmetric modes,
+            # flows to the boundary between them.
+            noise = torch.randn(n_actions)
+            noise *= math.sqrt(n_actions) / noise.norm()
         return Denoiser(self.n_features_in_, n_actions, self._hidden_sizes(), self.activation,
-                        self.n_diffusion_steps, X=X, action_scaler=scaler,
+                        self.n_diffusion_steps, X=X, target_scaler=scaler,
                         low=low, high=high, noise=noise)
 
-    def _training_target(self, target):
-        scaler = self.net_.module_.action_scaler
+    def _training_target(self, X, target):
+        scaler = self.net_.module_.target_scaler
         return scaler(target.view(len(target), self.horizon, -1)).float().flatten(1)
 
     def _make_criterion(self):

@@ -25,10 +25,10 @@ class ConditionalVAE(nn.Module):
     """
 
     def __init__(self, n_features, n_outputs, latent_dim, hidden_layer_sizes, activation,
-                 X=None, action_scaler=None, draws=None):
+                 X=None, target_scaler=None, draws=None):
         super().__init__()
         self.obs_scaler = Standardize(n_features, X)
-        self.action_scaler = action_scaler
+        self.target_scaler = target_scaler
         self.encoder = mlp(n_features + n_outputs, hidden_layer_sizes, 2 * latent_dim, activation)
         self.decoder = mlp(n_features + latent_dim, hidden_layer_sizes, n_outputs, activation)
         # The prior draws predict decodes, fixed at fit time.
@@ -178,7 +178,7 @@ class LatentBC(ContinuousPolicy):
         draws = None if y is None else torch.randn(_MODE_DRAWS, self.latent_dim)
         return ConditionalVAE(self.n_features_in_, self.n_outputs_, self.latent_dim,
                               self._hidden_sizes(), self.activation, X=X,
-                              action_scaler=self._action_scaler(y), draws=draws)
+                              target_scaler=self._target_scaler(y), draws=draws)
 
     def _make_criterion(self):
         return ELBOLoss(self.kl_weight)

@@ -144,7 +144,7 @@ class MixtureDensityBC(ContinuousPolicy):
             self._hidden_sizes(),
             self.activation,
             X=X,
-            action_scaler=self._action_scaler(y),
+            target_scaler=self._target_scaler(y),
         )
 
     def _make_criterion(self):

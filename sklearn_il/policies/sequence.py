@@ -20,7 +20,7 @@ class SequenceNet(nn.Module):
     """
 
     def __init__(self, n_features, n_outputs, hidden_layer_sizes, activation, X=None,
-                 action_scaler=None, *, n_frames):
+                 target_scaler=None, *, n_frames):
         super().__init__()
         self.n_steps, self.width = n_frames + 1, n_features // (n_frames + 1)
         frames = None if X is None else X.reshape(-1, self.width)
@@ -28,7 +28,7 @@ class SequenceNet(nn.Module):
         recurrent, *rest = hidden_layer_sizes
         self.gru = nn.GRU(self.width, recurrent, batch_first=True)
         self.head = mlp(recurrent, rest, n_outputs, activation)
-        self.action_scaler = action_scaler
+        self.target_scaler = target_scaler
 
     def forward(self, x, target=None):
         frames = self.obs_scaler(x.view(len(x), self.n_steps, self.width)).flip(1)
@@ -138,14 +138,14 @@ class SequenceBC(BCRegressor):
         )
         self.n_frames = n_frames
 
-    def _build_module(self, X=None, y=None):
-        if self.n_features_in_ % (self.n_frames + 1):
+    def _check_params(self, X, y):
+        super()._check_params(X, y)
+        if X.shape[1] % (self.n_frames + 1):
             raise ValueError(
-                f"X has {self.n_features_in_} columns, not a multiple of n_frames + 1 = "
+                f"X has {X.shape[1]} columns, not a multiple of n_frames + 1 = "
                 f"{self.n_frames + 1}: stack the history with HistoryStacker(n_frames="
                 f"{self.n_frames})."
             )
-        return super()._build_module(X, y)
 
     @property
     def _module_class(self):
