@@ -118,6 +118,28 @@ class Demonstrations:
         """Number of steps of each episode, in episode order."""
         return np.diff(np.r_[self._starts, len(self)])
 
+    def step_rows(self, horizon=None):
+        """Where each episode's steps are: an (n_episodes, horizon) table of rows.
+
+        Parameters
+        ----------
+        horizon : int, default=None
+            Columns of the table; default: the longest episode's length.
+
+        Returns
+        -------
+        rows : ndarray of shape (n_episodes, horizon), int
+            Row of step ``t`` of episode ``i`` (0 where it has no such step).
+        running : ndarray of shape (n_episodes, horizon), bool
+            Whether episode ``i`` has a step ``t``.
+        """
+        lengths = self.episode_lengths()
+        if horizon is None:
+            horizon = int(lengths.max()) if len(lengths) else 0
+        steps = np.arange(horizon)
+        running = steps < lengths[:, None]
+        return np.where(running, self._starts[:, None] + steps, 0), running
+
     def episode_returns(self):
         """Sum of rewards of each episode, in episode order."""
         return np.add.reduceat(self.rewards, self._starts) if len(self) else np.array([])

@@ -6,7 +6,7 @@ from gymnasium import spaces
 from sklearn.pipeline import Pipeline
 
 from ._demonstrations import Demonstrations
-from .base import seeds
+from ._seeding import SeedStreams
 from .policies.sequence import SequenceBC
 from .preprocessing import HistoryStacker
 
@@ -221,7 +221,16 @@ def to_env_action(prediction, space):
         return value
     if action.size != int(np.prod(space.shape)):
         raise ValueError(f"got {action.size} action values for the env's {space}.")
-    return np.clip(action.reshape(space.shape), space.low, space.high).astype(space.dtype)
+    return clip_to_box(action, space)[0]
+
+
+def clip_to_box(actions, space):
+    """Rows of actions as a Box ``space`` receives them: clipped, in its dtype.
+
+    Returns an array of shape ``(n_rows, *space.shape)``.
+    """
+    actions = np.asarray(actions).reshape((-1,) + space.shape)
+    return np.clip(actions, space.low, space.high).astype(space.dtype)
 
 
 def run_episodes(agent, env, n_episodes, random_state=None, max_episode_steps=None):
@@ -237,7 +246,7 @@ def run_episodes(agent, env, n_episodes, random_state=None, max_episode_steps=No
         act = action_function(agent)
         rows = {k: [] for k in ("obs", "act", "ep", "rew", "term", "trunc")}
         finals, successes = [], []
-        for episode, seed in enumerate(seeds(random_state, int(n_episodes))):
+        for episode, seed in enumerate(SeedStreams(random_state).seeds("rollout", n_episodes)):
             obs, info = env.reset(seed=seed)
             if hasattr(agent, "reset"):
                 agent.reset(random_state=seed)

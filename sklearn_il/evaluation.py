@@ -2,18 +2,32 @@
 
 import warnings
 
+from numbers import Integral
+
 import numpy as np
 from gymnasium import spaces
 from sklearn.utils import Bunch
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions, validate_params
 
-from ._rollout import LabellingAgent, check_agent_fits_env, make_env, run_episodes
-from .base import seeds
+from ._rollout import LabellingAgent, check_agent_fits_env, clip_to_box, make_env, run_episodes
+from ._seeding import SeedStreams
 
 __all__ = ["compounding_error", "evaluate_policy", "make_rollout_scorer", "rollout"]
 
 _METRICS = ("mean_return", "success_rate", "mean_length")
 
+# What a rollout function takes; the agent and env protocols are checked when
+# the env is made (make_env, check_agent_fits_env).
+_ROLLOUT_CONSTRAINTS = {
+    "policy": [HasMethods(["predict"]), callable],
+    "env": "no_validation",
+    "n_episodes": [Interval(Integral, 1, None, closed="left")],
+    "random_state": ["random_state"],
+    "max_episode_steps": [Interval(Integral, 1, None, closed="left"), None],
+}
 
+
+@validate_params(_ROLLOUT_CONSTRAINTS, prefer_skip_nested_validation=True)
 def rollout(policy, env, n_episodes=1, random_state=None, max_episode_steps=None):
     """Run a policy in an env and record its trajectories.
 
@@ -49,6 +63,7 @@ def rollout(policy, env, n_episodes=1, random_state=None, max_episode_steps=None
     return run_episodes(policy, env, n_episodes, random_state, max_episode_steps)
 
 
+@validate_params(_ROLLOUT_CONSTRAINTS, prefer_skip_nested_validation=True)
 def evaluate_policy(policy, env, n_episodes=10, random_state=None, max_episode_steps=None):
     """Return, success and length of a policy's episodes.
 
@@ -110,6 +125,11 @@ class RolloutScorer:
         )
 
 
+@validate_params(
+    {**{k: v for k, v in _ROLLOUT_CONSTRAINTS.items() if k != "policy"},
+     "metric": [StrOptions(set(_METRICS))]},
+    prefer_skip_nested_validation=True,
+)
 def make_rollout_scorer(
     env, n_episodes=10, metric="mean_return", random_state=0, max_episode_steps=None
 ):
@@ -150,19 +170,13 @@ def make_rollout_scorer(
     >>> 0.0 <= scorer(policy, X, y) <= 1.0
     True
     """
-    if metric not in _METRICS:
-        raise ValueError(f"metric must be one of {_METRICS}, got {metric!r}.")
     return RolloutScorer(env, n_episodes, metric, random_state, max_episode_steps)
 
 
-def _per_episode(values, demos, horizon):
-    """Rows of per-step ``values`` as an (n_episodes, horizon) array, NaN-padded."""
-    out = np.full((demos.n_episodes, horizon), np.nan)
-    for i, (start, length) in enumerate(zip(demos._starts, demos.episode_lengths())):
-        out[i, :length] = values[start : start + length]
-    return out
-
-
+@validate_params(
+    {**_ROLLOUT_CONSTRAINTS, "expert": [HasMethods(["predict"]), callable]},
+    prefer_skip_nested_validation=True,
+)
 def compounding_error(policy, env, expert, n_episodes=10, random_state=None, max_episode_steps=None):
     """How far a policy drifts from its expert, step by step.
 
@@ -217,7 +231,7 @@ def compounding_error(policy, env, expert, n_episodes=10, random_state=None, max
     env, owned = make_env(env)
     try:
         check_agent_fits_env(policy, env)
-        seed = seeds(random_state, 1)[0]
+        seed = SeedStreams(random_state).seed("rollout")  # shared by both runs
         reference = run_episodes(expert, env, n_episodes, seed, max_episode_steps)
         agent = LabellingAgent(expert, lambda label, X, learner_act: learner_act(X), learner=policy)
         learner = run_episodes(agent, env, n_episodes, seed, max_episode_steps)
@@ -230,31 +244,28 @@ def compounding_error(policy, env, expert, n_episodes=10, random_state=None, max
         error = (labels.reshape(-1) != learner.y.reshape(-1)).astype(float)
     else:
         # As the env would receive it: clipped and in the space's dtype.
-        labels = np.clip(labels.reshape(len(learner), -1), space.low.ravel(), space.high.ravel())
-        labels = labels.astype(space.dtype).astype(float)
+        labels = clip_to_box(labels, space).reshape(len(learner), -1).astype(float)
         error = np.linalg.norm(labels - learner.y.reshape(len(learner), -1), axis=1)
-    lengths, reference_lengths = learner.episode_lengths(), reference.episode_lengths()
-    horizon = int(max(lengths.max(), reference_lengths.max()))
-    action_error = _per_episode(error, learner, horizon)
-    states = _per_episode(np.arange(len(learner)), learner, horizon)
-    reference_states = _per_episode(np.arange(len(reference)), reference, horizon)
-    both = ~np.isnan(states) & ~np.isnan(reference_states)
-    distance = np.full(states.shape, np.nan)
-    distance[both] = np.linalg.norm(
-        learner.X[states[both].astype(int)] - reference.X[reference_states[both].astype(int)], axis=1
+    horizon = int(max(learner.episode_lengths().max(), reference.episode_lengths().max()))
+    rows, running = learner.step_rows(horizon)
+    reference_rows, reference_running = reference.step_rows(horizon)
+    action_error = np.where(running, error[rows], np.nan)
+    both = running & reference_running
+    distance = np.where(
+        both, np.linalg.norm(learner.X[rows] - reference.X[reference_rows], axis=-1), np.nan
     )
-    steps = np.arange(horizon)
-    failed = (lengths[:, None] <= steps) & (steps < reference_lengths[:, None])
+    failed = ~running & reference_running
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # steps no episode reaches
         mean_action_error = np.nanmean(action_error, axis=0)
         mean_distance = np.nanmean(distance, axis=0)
     failure_rate = failed.mean(axis=0)
+    steps = np.arange(horizon)
     return Bunch(
         steps=steps,
         action_error=mean_action_error,
         state_distance=mean_distance,
         failure_rate=failure_rate,
         cumulative_cost=np.cumsum(failure_rate),
-        n_running=(~np.isnan(action_error)).sum(axis=0),
+        n_running=running.sum(axis=0),
     )

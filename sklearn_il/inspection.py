@@ -1,10 +1,13 @@
 """Pictures of what a fitted policy does: Display objects in scikit-learn's style."""
 
+from numbers import Integral
+
 import numpy as np
-from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions, validate_params
 from sklearn.utils.validation import check_array
 
 from ._rollout import action_function
+from ._seeding import SeedStreams
 from .evaluation import compounding_error
 
 __all__ = ["ActionDistributionDisplay", "CompoundingErrorDisplay"]
@@ -20,10 +23,9 @@ def _expert_actions(expert, states, n_draws, random_state):
     act = action_function(expert)
     if not hasattr(expert, "reset"):
         return np.asarray(act(states), dtype=float).reshape(len(states), 1, -1)
-    rng = check_random_state(random_state)
     draws = []
-    for seed in rng.randint(np.iinfo(np.int32).max, size=n_draws):
-        expert.reset(random_state=int(seed))
+    for seed in SeedStreams(random_state).seeds("expert", n_draws):
+        expert.reset(random_state=seed)
         draws.append(np.asarray(act(states), dtype=float).reshape(len(states), -1))
     return np.stack(draws, axis=1)
 
@@ -80,6 +82,18 @@ class ActionDistributionDisplay:
         self.estimator_name = estimator_name
 
     @classmethod
+    @validate_params(
+        {
+            "estimator": [HasMethods(["sample"])],
+            "X_state": ["array-like"],
+            "expert": [None, HasMethods(["predict"]), callable],
+            "n_samples": [Interval(Integral, 1, None, closed="left")],
+            "n_expert_draws": [Interval(Integral, 1, None, closed="left")],
+            "random_state": ["random_state"],
+            "name": [str, None],
+        },
+        prefer_skip_nested_validation=True,
+    )
     def from_estimator(
         cls,
         estimator,
@@ -122,17 +136,14 @@ class ActionDistributionDisplay:
         -------
         display : ActionDistributionDisplay
         """
-        if not hasattr(estimator, "sample"):
-            raise TypeError(
-                f"{type(estimator).__name__} has no sample(X, n_samples, random_state); "
-                "pass a fitted policy of sklearn_il."
-            )
         states = check_array(X_state, dtype=np.float64, input_name="X_state")
-        rng = check_random_state(random_state)
-        sampled = np.asarray(estimator.sample(states, n_samples=n_samples, random_state=rng))
+        streams = SeedStreams(random_state)
+        sampled = np.asarray(
+            estimator.sample(states, n_samples=n_samples, random_state=streams.seed("sample"))
+        )
         expert_actions = None
         if expert is not None:
-            expert_actions = _expert_actions(expert, states, n_expert_draws, rng)
+            expert_actions = _expert_actions(expert, states, n_expert_draws, streams.seed("expert"))
             if expert_actions.shape[2] != sampled.shape[2]:
                 raise ValueError(
                     f"the expert gives {expert_actions.shape[2]} action dimensions, the "
@@ -251,6 +262,19 @@ class CompoundingErrorDisplay:
         self.estimator_name = estimator_name
 
     @classmethod
+    @validate_params(
+        {
+            "estimator": [HasMethods(["predict"]), callable],
+            "env": "no_validation",
+            "expert": [HasMethods(["predict"]), callable],
+            "kind": [StrOptions(set(_KINDS))],
+            "n_episodes": [Interval(Integral, 1, None, closed="left")],
+            "random_state": ["random_state"],
+            "max_episode_steps": [Interval(Integral, 1, None, closed="left"), None],
+            "name": [str, None],
+        },
+        prefer_skip_nested_validation=True,
+    )
     def from_estimator(
         cls,
         estimator,

@@ -3,7 +3,7 @@
 from numbers import Integral
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -85,6 +85,7 @@ class HistoryStacker(TransformerMixin, BaseEstimator):
     def __init__(self, n_frames=3):
         self.n_frames = n_frames
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None, groups=None):
         """Check the input and remember its width.
 
@@ -101,7 +102,6 @@ class HistoryStacker(TransformerMixin, BaseEstimator):
         -------
         self : object
         """
-        self._validate_params()
         X = validate_data(self, X, dtype=np.float64)
         check_groups(groups, X.shape[0])
         return self

@@ -48,7 +48,7 @@ def test_two_dimensional_actions_scatter_the_chosen_dims():
 
 def test_bad_input_is_named(obstacle_data):
     X, y, _ = obstacle_data
-    with pytest.raises(TypeError, match="has no sample"):
+    with pytest.raises(TypeError, match="implementing 'sample'"):
         ActionDistributionDisplay.from_estimator(ObstacleExpert(), X[:2])
     policy = BCRegressor(**TINY).fit(X, y)
     with pytest.raises(ValueError, match="expert gives 2 action dimensions, the policy 1"):

@@ -5,7 +5,7 @@
 # or they get no set_fit_resample_request.
 import imblearn.base  # noqa: F401
 import numpy as np
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, _fit_context
 from sklearn.utils.validation import validate_data
 
 from .._validation import check_groups
@@ -15,7 +15,9 @@ class BaseAugmenter(BaseEstimator):
     """Base class of the resamplers. Not for direct use.
 
     A subclass implements ``_resample(X, y, groups)`` on validated arrays
-    (``X`` float64, ``y`` 2-D) and returns the rows to add; ``fit_resample``
+    (``X`` float64, ``y`` 2-D) and returns the rows to add, and may
+    override ``_check_params(X, y)``, called right after the data are
+    validated, for checks between parameters or against the data; ``fit_resample``
     returns the original rows followed by them, ``y`` in its original shape.
     A subclass with ``_appends = False`` returns the rows to train on
     instead (they replace the original ones).
@@ -51,6 +53,8 @@ class BaseAugmenter(BaseEstimator):
         self.fit_resample(X, y, **params)
         return self
 
+    # A resampler's own estimator (a dynamics model) is validated by its fit.
+    @_fit_context(prefer_skip_nested_validation=False)
     def fit_resample(self, X, y, groups=None):
         """Return the demonstrations with the generated rows appended.
 
@@ -72,16 +76,19 @@ class BaseAugmenter(BaseEstimator):
         y_resampled : ndarray of shape (n_rows,) or (n_rows, n_action_dims)
             Their actions.
         """
-        self._validate_params()
         X, y = validate_data(self, X, y, dtype=np.float64, multi_output=True,
                              y_numeric=self._y_numeric)
         groups = check_groups(groups, X.shape[0], required_by=self._groups_required_by)
+        self._check_params(X, y)
         flat = y.ndim == 1
         X_new, y_new = self._resample(X, y.reshape(len(y), -1), groups)
         y_new = y_new.ravel() if flat else y_new
         if not self._appends:
             return X_new, y_new
         return np.vstack([X, X_new]), np.concatenate([y, y_new])
+
+    def _check_params(self, X, y):
+        """Check the parameters against each other and the validated data."""
 
     def _resample(self, X, y, groups):
         raise NotImplementedError

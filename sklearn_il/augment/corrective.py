@@ -4,9 +4,9 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import clone
-from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
+from .._seeding import SeedStreams
 from ..dynamics import DynamicsRegressor, transitions
 from ._base import BaseAugmenter
 
@@ -129,11 +129,9 @@ class CorrectiveAugmenter(BaseAugmenter):
         self.action_noise = action_noise
         self.random_state = random_state
 
-    def _fit_dynamics(self, state_action, next_state, rng):
+    def _fit_dynamics(self, state_action, next_state, seed):
         if self.dynamics is None:
-            model = DynamicsRegressor(
-                lipschitz_constant=self.lipschitz_constant, random_state=rng.randint(2**31 - 1)
-            )
+            model = DynamicsRegressor(lipschitz_constant=self.lipschitz_constant, random_state=seed)
         elif hasattr(self.dynamics, "fit") and hasattr(self.dynamics, "predict"):
             model = clone(self.dynamics)
         else:
@@ -154,18 +152,23 @@ class CorrectiveAugmenter(BaseAugmenter):
             )
         return prediction
 
-    def _resample(self, X, y, groups):
+    def _check_params(self, X, y):
         if self.method == "backtrack" and self.n_labels_per_point != 1:
             raise ValueError(
                 "method='backtrack' makes one label per transition; "
                 "n_labels_per_point applies to method='disturbed_action'."
             )
-        rng = check_random_state(self.random_state)
+
+    def _resample(self, X, y, groups):
+        streams = SeedStreams(self.random_state)
         state_action, next_state, rows = transitions(X, y, groups)
         if len(rows) == 0:
-            raise ValueError("CorrectiveAugmenter needs episodes of at least 2 rows.")
+            raise ValueError(
+                f"CorrectiveAugmenter needs episodes of at least 2 rows; the {len(X)} "
+                f"sample{'s' if len(X) != 1 else ''} given hold no transition."
+            )
         state, action = X[rows], y[rows]
-        self.dynamics_ = self._fit_dynamics(state_action, next_state, rng)
+        self.dynamics_ = self._fit_dynamics(state_action, next_state, streams.seed("dynamics"))
         predicted = self._step(state, action)
         model_error = np.linalg.norm(predicted - next_state, axis=1)
         self.epsilon_ = (
@@ -181,6 +184,7 @@ class CorrectiveAugmenter(BaseAugmenter):
         else:
             k = self.n_labels_per_point
             source = np.repeat(np.arange(len(rows)), k)
+            rng = np.random.default_rng(streams.seed("labels"))
             noise = rng.normal(size=(len(source), y.shape[1])) * self.action_noise * y.std(0)
             label_action = action[source] + noise
             target = next_state[source]

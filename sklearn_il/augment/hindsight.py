@@ -3,9 +3,9 @@
 from numbers import Integral
 
 import numpy as np
-from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 
+from .._seeding import SeedStreams
 from .._validation import episode_ends
 from ._base import BaseAugmenter
 
@@ -86,16 +86,21 @@ class HindsightRelabeler(BaseAugmenter):
         self.goal_fn = goal_fn
         self.random_state = random_state
 
-    def _resample(self, X, y, groups):
+    def _check_params(self, X, y):
         if (self.strategy == "window") != (self.window is not None):
             raise ValueError("window is the horizon of strategy='window': give both or neither.")
         if self.strategy == "final" and self.n_relabels != 1:
             raise ValueError("strategy='final' has one goal per row; n_relabels applies to the others.")
-        rng = check_random_state(self.random_state)
+
+    def _resample(self, X, y, groups):
+        rng = np.random.default_rng(SeedStreams(self.random_state).seed("labels"))
         ends = episode_ends(groups, per_row=True)
         rows = np.flatnonzero(np.arange(len(X)) < ends)  # rows with a later state
         if len(rows) == 0:
-            raise ValueError("HindsightRelabeler needs episodes of at least 2 rows.")
+            raise ValueError(
+                f"HindsightRelabeler needs episodes of at least 2 rows; the {len(X)} "
+                f"sample{'s' if len(X) != 1 else ''} given have no later state."
+            )
         if self.strategy == "final":
             source, goal_rows = rows, ends[rows]
         else:
@@ -103,7 +108,7 @@ class HindsightRelabeler(BaseAugmenter):
             ahead = ends[source] - source  # how many later rows each has
             if self.window is not None:
                 ahead = np.minimum(ahead, self.window)
-            goal_rows = source + 1 + np.floor(rng.random_sample(len(source)) * ahead).astype(int)
+            goal_rows = source + 1 + np.floor(rng.random(len(source)) * ahead).astype(int)
         goals = X[goal_rows] if self.goal_fn is None else self.goal_fn(X[goal_rows])
         goals = np.asarray(goals, dtype=np.float64).reshape(len(goal_rows), -1)
         self.n_goal_features_ = goals.shape[1]

@@ -3,9 +3,9 @@
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
 
+from .._seeding import SeedStreams
 from ._base import BaseAugmenter
 
 
@@ -62,7 +62,7 @@ class NoiseAugmenter(BaseAugmenter):
         self.n_copies = n_copies
         self.random_state = random_state
 
-    def _resample(self, X, y, groups):
+    def _check_params(self, X, y):
         noise_std = np.asarray(self.noise_std, dtype=float)
         if noise_std.ndim and noise_std.shape != (X.shape[1],):
             raise ValueError(
@@ -71,7 +71,10 @@ class NoiseAugmenter(BaseAugmenter):
             )
         if (noise_std < 0).any() or not np.isfinite(noise_std).all():
             raise ValueError("noise_std must be finite and non-negative.")
-        rng = check_random_state(self.random_state)
+
+    def _resample(self, X, y, groups):
+        noise_std = np.asarray(self.noise_std, dtype=float)
+        rng = np.random.default_rng(SeedStreams(self.random_state).seed("labels"))
         X_new = np.tile(X, (self.n_copies, 1))
         X_new += rng.normal(size=X_new.shape) * noise_std
         self.n_generated_ = len(X_new)

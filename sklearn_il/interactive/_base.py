@@ -5,14 +5,15 @@ import inspect
 from numbers import Integral
 
 import numpy as np
-from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone
-from sklearn.utils import check_random_state, get_tags
+from sklearn.base import BaseEstimator, MetaEstimatorMixin, _fit_context, clone
+from sklearn.utils import get_tags
 from sklearn.utils._available_if import available_if
 from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.validation import check_is_fitted, validate_data
 from tqdm.auto import tqdm
 
 from .._rollout import check_agent_fits_env, make_env, observation_width, run_episodes
+from .._seeding import SeedStreams
 from .._validation import check_groups
 
 
@@ -29,10 +30,12 @@ def _delegates(method):
 class InteractiveImitation(MetaEstimatorMixin, BaseEstimator):
     """Base class of the interactive meta-estimators. Not for direct use.
 
-    A subclass defines ``_make_agent(iteration, rng)``, the agent that
+    A subclass defines ``_make_agent(iteration, seed)``, the agent that
     collects round ``iteration`` (2, 3, ...; round 1 is the initial data),
-    and may override ``_after_refit(X, y)`` to update its state from the
-    refitted policy and the round's rows.
+    and may override ``_check_params(X, y, collecting=...)`` (called right after the
+    parameters are validated, before anything is fitted) and
+    ``_after_refit(X, y)`` to update its state from the refitted policy and
+    the round's rows.
     """
 
     _parameter_constraints = {
@@ -65,6 +68,28 @@ class InteractiveImitation(MetaEstimatorMixin, BaseEstimator):
         return tags
 
     # ------------------------------------------------------------ the loop
+    def _check_params(self, X, y, *, collecting):
+        """Check the parameters against each other and what was given.
+
+        ``collecting``: called by ``fit``, which runs the rounds with the
+        env and the expert (``partial_fit`` is given each round's labels).
+        """
+        if not collecting:
+            return
+        if self.n_iter and self.expert is None:
+            raise ValueError(
+                "expert=None means a human labels the states: set n_iter=0 and run "
+                "each round with collect_states() and partial_fit()."
+            )
+        if self.n_iter and self.env is None:
+            raise ValueError("env is needed to collect states; pass an env, an env id or a factory.")
+        if X is None and y is not None:
+            raise ValueError("y was given without X.")
+        if X is None and (self.expert is None or self.env is None):
+            raise ValueError("with X=None the expert's episodes are collected: pass env and expert.")
+
+    # The policy's own parameters are validated by its fit (nested validation).
+    @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X=None, y=None, groups=None):
         """Start from demonstrations, then run ``n_iter`` rounds of collection.
 
@@ -83,23 +108,12 @@ class InteractiveImitation(MetaEstimatorMixin, BaseEstimator):
         -------
         self : object
         """
-        self._validate_params()
-        if self.n_iter and self.expert is None:
-            raise ValueError(
-                "expert=None means a human labels the states: set n_iter=0 and run "
-                "each round with collect_states() and partial_fit()."
-            )
-        if self.n_iter and self.env is None:
-            raise ValueError("env is needed to collect states; pass an env, an env id or a factory.")
+        self._check_params(X, y, collecting=True)
         self._reset_state()
-        rng = check_random_state(self.random_state)
+        streams = SeedStreams(self.random_state)
         if X is None:
-            if y is not None:
-                raise ValueError("y was given without X.")
-            if self.expert is None or self.env is None:
-                raise ValueError("with X=None the expert's episodes are collected: pass env and expert.")
             demos = run_episodes(self.expert, self.env, self.n_episodes_per_iter,
-                                 rng.randint(2**31 - 1), self.max_episode_steps)
+                                 streams.seed("rollout", 1), self.max_episode_steps)
             self._add_round(demos.X, demos.y, demos.groups, beta=1.0,
                             mean_return=float(demos.episode_returns().mean()), reset=True)
         else:
@@ -112,9 +126,9 @@ class InteractiveImitation(MetaEstimatorMixin, BaseEstimator):
                 rounds = tqdm(range(2, self.n_iter + 2), desc=type(self).__name__,
                               disable=not self.verbose, unit="iter")
                 for iteration in rounds:
-                    agent, beta = self._make_agent(iteration, rng)
+                    agent, beta = self._make_agent(iteration, streams.seed("agent", iteration))
                     demos = run_episodes(agent, env, self.n_episodes_per_iter,
-                                         rng.randint(2**31 - 1), self.max_episode_steps)
+                                         streams.seed("rollout", iteration), self.max_episode_steps)
                     record = self._add_round(demos.X, np.asarray(agent.labels), demos.groups,
                                              beta=beta, mean_return=float(demos.episode_returns().mean()))
                     rounds.set_postfix(labels=record["n_labels_total"],
@@ -124,6 +138,7 @@ class InteractiveImitation(MetaEstimatorMixin, BaseEstimator):
                     env.close()
         return self
 
+    @_fit_context(prefer_skip_nested_validation=False)
     def partial_fit(self, X, y, groups=None):
         """Aggregate one round of labelled states and refit the policy.
 
@@ -146,7 +161,7 @@ class InteractiveImitation(MetaEstimatorMixin, BaseEstimator):
         """
         first = not hasattr(self, "estimator_")
         if first:
-            self._validate_params()
+            self._check_params(X, y, collecting=False)
             self._reset_state()
         self._add_round(X, y, groups, beta=1.0 if first else 0.0, mean_return=np.nan, reset=first)
         return self
@@ -278,8 +293,11 @@ class InteractiveImitation(MetaEstimatorMixin, BaseEstimator):
     def _after_refit(self, X, y):
         """Hook: update state from the refitted policy and the round's rows."""
 
-    def _make_agent(self, iteration, rng):
-        """Return (agent with ``labels``, beta) for collection round ``iteration``."""
+    def _make_agent(self, iteration, seed):
+        """Return (agent with ``labels``, beta) for collection round ``iteration``.
+
+        ``seed`` (from the ``"agent"`` stream) seeds the agent's own choices.
+        """
         raise NotImplementedError
 
     # ----------------------------------------------------------- delegation

@@ -132,9 +132,9 @@ class DAggerWrapper(InteractiveImitation):
             raise ValueError(f"beta({iteration}) = {beta!r} is not a probability in [0, 1].")
         return float(beta)
 
-    def _make_agent(self, iteration, rng):
+    def _make_agent(self, iteration, seed):
         beta = self._beta(iteration)
-        coins = np.random.default_rng(rng.randint(2**31 - 1))
+        coins = np.random.default_rng(seed)
 
         def choose(label, X, learner_act):
             return label if coins.random() < beta else learner_act(X)

@@ -3,6 +3,7 @@
 from numbers import Real
 
 import numpy as np
+from sklearn.base import is_classifier
 from sklearn.utils._param_validation import Interval
 
 from .._rollout import LabellingAgent
@@ -111,12 +112,15 @@ class DARTWrapper(InteractiveImitation):
         )
         self.alpha = alpha
 
-    def _after_refit(self, X, y):
-        if hasattr(self.estimator_, "classes_"):
+    def _check_params(self, X, y, *, collecting):
+        super()._check_params(X, y, collecting=collecting)
+        if is_classifier(self.estimator):
             raise TypeError(
                 "DARTWrapper injects Gaussian noise into the actions and needs a policy "
                 "for continuous actions, not a classifier."
             )
+
+    def _after_refit(self, X, y):
         y = np.asarray(y, dtype=float).reshape(len(y), -1)
         errors = np.asarray(self.estimator_.predict(X), dtype=float).reshape(y.shape) - y
         covariance = np.atleast_2d(np.cov(errors, rowvar=False, bias=True))
@@ -128,8 +132,8 @@ class DARTWrapper(InteractiveImitation):
         horizon = len(y) / n_episodes
         self.noise_covariance_ = self.alpha / (horizon * trace) * covariance
 
-    def _make_agent(self, iteration, rng):
-        noise = np.random.default_rng(rng.randint(2**31 - 1))
+    def _make_agent(self, iteration, seed):
+        noise = np.random.default_rng(seed)
         covariance = self.noise_covariance_
 
         def choose(label, X, learner_act):
