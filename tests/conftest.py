@@ -1,7 +1,11 @@
+import pickle
+
 import numpy as np
 import pytest
+from sklearn.base import clone
 
 from sklearn_il.datasets import make_obstacle
+from sklearn_il.io import dump, load
 
 
 @pytest.fixture(scope="session")
@@ -10,9 +14,44 @@ def obstacle_data():
     return make_obstacle(n_episodes=6, random_state=0)
 
 
-# Small networks and few epochs: the suite runs on 2 cores in minutes. The
-# library's defaults are exercised by the benchmarks and the demo.
+# The network settings of the suite, one definition each: small networks and
+# few epochs, so that it runs on 2 cores in minutes. The library's defaults
+# are exercised by the benchmarks and the demo.
+# Shapes, dtypes and round trips: trained barely.
+TINY = dict(hidden_layer_sizes=(8,), max_iter=3, random_state=0)
+# Learns small problems (a line, a threshold, a few episodes).
 FAST = dict(hidden_layer_sizes=(16,), max_iter=30, learning_rate_init=0.01, random_state=0)
+# scikit-learn's estimator checks: fits their toy data well enough to pass them.
+CHECKS = dict(hidden_layer_sizes=(32,), max_iter=100, learning_rate_init=0.01, random_state=0)
+# Learning tests on the built-in tasks, with the library's epochs.
+SMALL = dict(hidden_layer_sizes=(64, 64), random_state=0)
+
+
+def assert_round_trips(estimator, output, refit=None, path=None):
+    """Refitting a clone, pickling, and ``io.dump``/``load`` keep ``output`` exactly.
+
+    Parameters
+    ----------
+    estimator : fitted estimator
+    output : callable
+        ``output(estimator)`` -> array, or tuple of arrays, to compare.
+    refit : callable, default=None
+        ``refit(unfitted_clone)`` -> fitted clone (same ``random_state``).
+    path : path-like, default=None
+        Where to ``io.dump`` a policy and ``io.load`` it back.
+    """
+    expected = output(estimator)
+    others = [pickle.loads(pickle.dumps(estimator))]
+    if refit is not None:
+        others.append(refit(clone(estimator)))
+    if path is not None:
+        dump(estimator, path)
+        others.append(load(path))
+    expected = expected if isinstance(expected, tuple) else (expected,)
+    for other in others:
+        got = output(other)
+        for a, b in zip(got if isinstance(got, tuple) else (got,), expected, strict=True):
+            np.testing.assert_array_equal(a, b)
 
 
 def regression(n, d, k, seed):
