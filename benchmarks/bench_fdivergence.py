@@ -25,7 +25,7 @@ POLICIES = {
     "BCRegressor(loss='gaussian')": lambda s: BCRegressor(loss="gaussian", random_state=s),
     **{
         f"FDivergenceBC('{d}')": lambda s, d=d: FDivergenceBC(divergence=d, random_state=s)
-        for d in ["forward_kl", "js", "reverse_kl"]
+        for d in ["js", "reverse_kl"]
     },
 }
 

@@ -15,7 +15,6 @@ from .conftest import FAST
 # f of each divergence, D_f(P || Q) = sum_x q(x) f(p(x) / q(x)) (f-GAN, table 1),
 # written out here independently of the activations and conjugates under test.
 F = {
-    "forward_kl": lambda u: u * np.log(u),
     "reverse_kl": lambda u: -np.log(u),
     "js": lambda u: u * np.log(u) - (u + 1) * np.log((u + 1) / 2),
 }
@@ -24,13 +23,13 @@ F = {
 @pytest.mark.parametrize("divergence", sorted(DIVERGENCES))
 def test_variational_bound_is_tight_and_never_exceeds_the_divergence(divergence):
     """max_V E_P[g_f(V)] - E_Q[f*(g_f(V))] over V on 5 points is D_f(P || Q)."""
-    g_f, conjugate = DIVERGENCES[divergence]
+    g_f, conjugate_of_g = DIVERGENCES[divergence]
     p_np, q_np = np.array([0.4, 0.3, 0.15, 0.1, 0.05]), np.array([0.1, 0.2, 0.2, 0.2, 0.3])
     exact = (q_np * F[divergence](p_np / q_np)).sum()
     p, q = torch.from_numpy(p_np), torch.from_numpy(q_np)
 
     def bound(v):
-        return (p * g_f(v)).sum() - (q * conjugate(g_f(v))).sum()
+        return (p * g_f(v)).sum() - (q * conjugate_of_g(v)).sum()
 
     generator = torch.Generator().manual_seed(0)
     for _ in range(20):  # any critic: a lower bound
@@ -87,7 +86,7 @@ def test_reverse_kl_commits_where_maximum_likelihood_averages():
 
 def test_bad_parameters_are_named(obstacle_data):
     X, y, _ = obstacle_data
-    for divergence in ("hellinger", "tv"):  # tv: removed, its critic saturates
+    for divergence in ("hellinger", "tv", "forward_kl"):  # removed: they fail on the obstacle
         with pytest.raises(ValueError, match="'divergence' parameter"):
             FDivergenceBC(divergence=divergence).fit(X, y)
     with pytest.raises(ValueError, match="critic_hidden_layer_sizes must be positive"):

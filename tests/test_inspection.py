@@ -9,8 +9,9 @@ from sklearn_il.datasets import make_gates
 from sklearn_il.envs import GatesExpert, ObstacleExpert
 from sklearn_il.inspection import ActionDistributionDisplay
 
+from .conftest import TINY
+
 matplotlib.use("Agg")
-TINY = dict(hidden_layer_sizes=(8,), max_iter=3, random_state=0)
 
 
 def test_one_dimensional_actions_with_the_experts_modes(obstacle_data):

@@ -2,12 +2,14 @@
 
 import pickle
 
+import gymnasium as gym
 import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.base import clone
+from sklearn.dummy import DummyRegressor
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -17,7 +19,7 @@ from sklearn_il.envs import OBSTACLE, WINDING_ROAD, WindingRoadExpert
 from sklearn_il.evaluation import compounding_error, evaluate_policy
 from sklearn_il.interactive import DAggerWrapper, DARTWrapper
 
-from .conftest import FAST
+from .conftest import FAST, TINY
 
 EXPERT = WindingRoadExpert()
 SMALL = dict(hidden_layer_sizes=(64, 64), random_state=0)
@@ -34,19 +36,32 @@ def road():
      (0.3, [0.3] * 4), (lambda i: 1 / i, [1, 0.5, 1 / 3, 0.25])],
 )
 def test_beta_schedules(beta, expected):
-    dagger = DAggerWrapper(BCRegressor(), beta=beta, decay=0.5)
-    assert [dagger._beta(i) for i in (1, 2, 3, 4)] == pytest.approx(expected)
+    dagger = DAggerWrapper(BCRegressor(**TINY), WINDING_ROAD, EXPERT, beta=beta, decay=0.5,
+                           n_iter=3, n_episodes_per_iter=1, max_episode_steps=5, random_state=0)
+    betas = [record["beta"] for record in dagger.fit().history_]
+    assert betas == pytest.approx([1.0] + expected[1:]), "round 1 is the expert's own data"
+
+
+class RecordActions(gym.Wrapper):
+    """The actions the env receives."""
+
+    executed = []
+
+    def step(self, action):
+        RecordActions.executed.append(float(np.ravel(action)[0]))
+        return super().step(action)
 
 
 def test_the_mixing_coin_is_flipped_per_step():
-    dagger = DAggerWrapper(BCRegressor(), WINDING_ROAD, EXPERT, beta=0.5)
-    dagger.estimator_ = lambda X: np.full((len(X), 1), 7.0)  # a learner that is easy to spot
-    agent, beta = dagger._make_agent(2, np.random.RandomState(0))
-    X = np.zeros((1, 4))
-    executed = [float(np.ravel(agent(X))[0]) for _ in range(1000)]
-    assert beta == 0.5
-    assert 0.4 < np.mean(np.array(executed) == 7.0) < 0.6
-    assert len(agent.labels) == 1000  # the expert labels every step, whoever acts
+    RecordActions.executed = []
+    learner = DummyRegressor(strategy="constant", constant=[0.123])  # easy to spot
+    dagger = DAggerWrapper(learner, lambda: RecordActions(gym.make(WINDING_ROAD)), EXPERT,
+                           beta=0.5, n_iter=1, n_episodes_per_iter=10, random_state=0)
+    dagger.fit()
+    n_labels = dagger.history_[1]["n_labels"]  # the expert labels every step, whoever acts
+    executed = np.array(RecordActions.executed[-n_labels:])  # round 2: the mixed one
+    assert n_labels > 200
+    assert 0.4 < np.mean(executed == np.float32(0.123)) < 0.6
 
 
 def test_dagger_labels_every_visited_state_and_aggregates(road):

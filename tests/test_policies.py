@@ -14,10 +14,9 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn_il import BCClassifier, BCRegressor
 from sklearn_il.io import dump, load
 
-from .conftest import FAST, regression
+from .conftest import FAST, TINY, assert_round_trips, regression
 
 warnings.filterwarnings("ignore", category=ConvergenceWarning)
-TINY = dict(hidden_layer_sizes=(8,), max_iter=3, random_state=0)
 
 
 @settings(max_examples=15, deadline=None)
@@ -43,9 +42,7 @@ def test_regressor_shapes_and_dtypes(n, d, k, n_pred, loss):
 
 def _assert_reproducible_and_round_trips(policy, X, y, method):
     """Same random_state, clone, and pickle all give the same outputs."""
-    expected = getattr(policy, method)(X)
-    for other in (clone(policy).fit(X, y), pickle.loads(pickle.dumps(policy))):
-        np.testing.assert_array_equal(getattr(other, method)(X), expected)
+    assert_round_trips(policy, lambda p: getattr(p, method)(X), refit=lambda p: p.fit(X, y))
 
 
 @settings(max_examples=15, deadline=None)

@@ -28,12 +28,13 @@ from .bc import GaussianPolicy, _gaussian
 
 _LOG2 = math.log(2.0)
 
-# divergence: (g_f, the discriminator's output activation; f*, the conjugate),
-# from Nowozin, Cseke and Tomioka, "f-GAN", 2016, table 2 (P: expert, Q: policy).
+# divergence: (g_f, the discriminator's output activation; f*(g_f(v)), its
+# conjugate at that output, composed in closed form), from Nowozin, Cseke and
+# Tomioka, "f-GAN", 2016, table 2 (P: expert, Q: policy). Composed, because
+# JS's f*(t) = -log(2 - e^t) loses all precision as t nears log 2.
 DIVERGENCES = {
-    "forward_kl": (lambda v: v, lambda t: torch.exp(t - 1)),
-    "reverse_kl": (lambda v: -torch.exp(-v), lambda t: -1 - torch.log(-t)),
-    "js": (lambda v: _LOG2 - nn.functional.softplus(-v), lambda t: -torch.log(2 - torch.exp(t))),
+    "reverse_kl": (lambda v: -torch.exp(-v), lambda v: v - 1),
+    "js": (lambda v: _LOG2 - nn.functional.softplus(-v), lambda v: nn.functional.softplus(v) - _LOG2),
 }
 
 
@@ -54,12 +55,13 @@ class FDivergenceBC(GaussianPolicy):
 
     Parameters
     ----------
-    divergence : {"reverse_kl", "js", "forward_kl"}, default="reverse_kl"
-        The f-divergence minimised in the adversarial phase. ``"forward_kl"``
-        is the warm start's own objective, here estimated through the game.
-        (Total variation is not offered: its critic's output, ``tanh``,
-        saturates and then gives the policy no gradient; on the obstacle
-        task that policy drifted outside the expert's action range.)
+    divergence : {"reverse_kl", "js"}, default="reverse_kl"
+        The f-divergence minimised in the adversarial phase. Not offered:
+        the forward KL, which is the warm start's own objective (maximum
+        likelihood) and, estimated through the game, diverged to non-finite
+        weights on the obstacle task; total variation, whose critic output
+        (``tanh``) saturates and then gives the policy no gradient (that
+        policy drifted outside the expert's action range).
     n_adversarial_steps : int, default=1000
         Policy updates after the warm start, one minibatch each. 0 leaves
         the maximum-likelihood fit as it is.
@@ -198,7 +200,7 @@ class FDivergenceBC(GaussianPolicy):
         if self.n_adversarial_steps == 0:
             return
         module = self.net_.module_
-        g_f, conjugate = DIVERGENCES[self.divergence]
+        g_f, conjugate_of_g = DIVERGENCES[self.divergence]
         with torch_seeded(seed, X.device):
             obs = module.obs_scaler(X)
             critic_sizes = tuple(int(h) for h in np.atleast_1d(self.critic_hidden_layer_sizes))
@@ -227,8 +229,8 @@ class FDivergenceBC(GaussianPolicy):
                     # One critic pass over the expert's and the policy's pairs.
                     a_q = a_policy if joint else a_policy.detach()
                     v = critic(torch.cat([torch.cat([s, s]), torch.cat([a_expert, a_q])], 1))
-                    v_expert, v_policy = g_f(v).chunk(2)
-                    bound = v_expert.mean() - conjugate(v_policy).mean()
+                    v_expert, v_policy = v.chunk(2)
+                    bound = g_f(v_expert).mean() - conjugate_of_g(v_policy).mean()
                     critic_opt.zero_grad()
                     policy_opt.zero_grad()
                     bound.backward()
@@ -241,3 +243,8 @@ class FDivergenceBC(GaussianPolicy):
                 if step % 100 == 0:
                     self.adversarial_loss_curve_.append(bound.item())
             module.eval()
+        if not all(torch.isfinite(p).all() for p in module.parameters()):
+            raise ValueError(
+                "The adversarial phase produced non-finite policy weights; lower "
+                "adversarial_learning_rate or critic_lipschitz."
+            )
