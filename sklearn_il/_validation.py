@@ -73,6 +73,14 @@ def check_groups(groups, n_samples, *, required_by=None):
     return groups
 
 
+def layer_sizes(sizes, name):
+    """A ``hidden_layer_sizes``-style parameter as a tuple of positive ints."""
+    sizes = tuple(int(h) for h in np.atleast_1d(sizes))
+    if any(h < 1 for h in sizes):
+        raise ValueError(f"{name} must be positive, got {sizes}.")
+    return sizes
+
+
 def check_device(device):
     """Raise a ``ValueError`` unless ``device`` names a torch device usable here."""
     try:

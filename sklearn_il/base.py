@@ -54,7 +54,7 @@ from skorch.helper import predefined_split
 
 from ._nn import ACTIVATIONS, Standardize
 from ._seeding import SeedStreams, torch_seeded
-from ._validation import check_device, check_groups
+from ._validation import check_device, check_groups, layer_sizes
 
 # Rows per forward pass when predicting on large arrays: bounds peak memory.
 _PREDICT_CHUNK = 65536
@@ -252,10 +252,7 @@ class BasePolicy(BaseEstimator):
 
     def _check_params(self, X, y):
         """Check parameters against each other and the validated data."""
-        if any(h < 1 for h in np.atleast_1d(self.hidden_layer_sizes)):
-            raise ValueError(
-                f"hidden_layer_sizes must be positive, got {self.hidden_layer_sizes}."
-            )
+        layer_sizes(self.hidden_layer_sizes, "hidden_layer_sizes")
 
     def _encode_target(self, y, reset, groups=None):
         """Return the training target as a float or long tensor (CPU).
@@ -298,7 +295,7 @@ class BasePolicy(BaseEstimator):
         check_device(self.device)
 
     def _hidden_sizes(self):
-        return tuple(int(h) for h in np.atleast_1d(self.hidden_layer_sizes))
+        return layer_sizes(self.hidden_layer_sizes, "hidden_layer_sizes")
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, groups=None):
@@ -330,9 +327,9 @@ class BasePolicy(BaseEstimator):
             X, target = X.to(self.net_.device), target.to(self.net_.device)
             target = self._training_target(X, target)
             shuffle = torch.Generator().manual_seed(streams.seed("shuffle"))
-            self._train(X, target, train, valid, shuffle)
-            rows = slice(None) if train is None else train.to(X.device)
-            self._after_training(X[rows], target[rows], batch_size, streams.seed("game"))
+            training = self._rows(X, target, train, shuffle)
+            self._train(training, None if valid is None else self._rows(X, target, valid))
+            self._after_training(training.X, training.y, batch_size, streams.seed("game"))
         self.net_.module_.eval()
         self._record_training(epochs_before)
         return self
@@ -379,17 +376,18 @@ class BasePolicy(BaseEstimator):
         else:
             self.net_ = self._make_net(self._build_module(X, target), **settings).initialize()
 
-    def _train(self, X, target, train, valid, shuffle):
+    @staticmethod
+    def _rows(X, target, rows, shuffle=None):
+        """A ``TensorDataset`` of the given rows (a tensor; None: all of them)."""
+        if rows is None:
+            return TensorDataset(X, target, shuffle)
+        rows = rows.to(X.device)
+        return TensorDataset(X[rows], target[rows], shuffle)
+
+    def _train(self, training, held_out):
         """skorch's loop on the training rows, validating on the held-out ones."""
-
-        def rows(subset):
-            if subset is None:
-                return TensorDataset(X, target, shuffle)
-            subset = subset.to(X.device)
-            return TensorDataset(X[subset], target[subset], shuffle)
-
-        self.net_.set_params(train_split=None if valid is None else predefined_split(rows(valid)))
-        self.net_.partial_fit(rows(train))
+        self.net_.set_params(train_split=None if held_out is None else predefined_split(held_out))
+        self.net_.partial_fit(training)
 
     def _record_training(self, epochs_before):
         """``n_iter_``, ``loss_curve_``, and scikit-learn's warning when not converged."""

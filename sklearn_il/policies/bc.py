@@ -139,7 +139,6 @@ class GaussianPolicy(ContinuousPolicy):
         return self._log_likelihood(X, y, log_prob)
 
 
-
 @fill_doc
 class BCRegressor(GaussianPolicy):
     """Behaviour cloning for continuous actions.

@@ -279,12 +279,7 @@ class DiffusionBC(ContinuousPolicy):
         if y is not None:
             z = scaler(y.view(len(y), self.horizon, -1).double()).float().flatten(1)
             low, high = z.min(0).values, z.max(0).values
-            # predict's noise, seeded by fit from random_state, on the typical
-            # shell |z| = sqrt(d) of the Gaussian in a random direction: a draw
-            # near 0 is atypical and, where the expert has symmetric modes,
-            # flows to the boundary between them.
-            noise = torch.randn(n_actions)
-            noise *= math.sqrt(n_actions) / noise.norm()
+            noise = torch.randn(n_actions)  # seeded by fit, from random_state
         return Denoiser(self.n_features_in_, n_actions, self._hidden_sizes(), self.activation,
                         self.n_diffusion_steps, X=X, target_scaler=scaler,
                         low=low, high=high, noise=noise)

@@ -4,6 +4,7 @@ from functools import partial
 from numbers import Integral
 
 from sklearn.utils._param_validation import Interval
+import torch
 from torch import nn
 
 from .._nn import Standardize, mlp
@@ -32,8 +33,15 @@ class SequenceNet(nn.Module):
 
     def forward(self, x, target=None):
         frames = self.obs_scaler(x.view(len(x), self.n_steps, self.width)).flip(1)
-        _, state = self.gru(frames)
-        return self.head(state[-1])
+        # The GRU's cell, step by step, on its weights: torch's fused RNN kernel
+        # rounds a row differently depending on the batch it is in, and a
+        # policy's action must not depend on which other rows are predicted.
+        gru = self.gru
+        state = frames.new_zeros(len(x), gru.hidden_size)
+        for step in frames.unbind(1):
+            state = torch.gru_cell(step, state, gru.weight_ih_l0, gru.weight_hh_l0,
+                                   gru.bias_ih_l0, gru.bias_hh_l0)
+        return self.head(state)
 
 
 @fill_doc
