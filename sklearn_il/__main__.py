@@ -14,6 +14,8 @@ def main(argv=None):
     demo.add_argument("--eval-episodes", type=int, default=50, help="rollouts per policy")
     demo.add_argument("--seed", type=int, default=0)
     demo.add_argument("--plot", default="sklearn_il_demo.png", help="PNG of the rollouts ('' for none)")
+    demo.add_argument("--jobs", type=int, default=-1,
+                      help="policies fitted at once (default -1: all cores)")
     args = parser.parse_args(argv)
 
     import warnings
@@ -25,7 +27,8 @@ def main(argv=None):
     warnings.filterwarnings("ignore", category=ConvergenceWarning)
     print(f"Bimodal obstacle task: {args.episodes} expert demonstrations, "
           f"{args.eval_episodes} rollouts per policy.\n", flush=True)
-    rows = run_demo(args.episodes, args.eval_episodes, args.seed, plot=args.plot or None)
+    rows = run_demo(args.episodes, args.eval_episodes, args.seed, plot=args.plot or None,
+                    n_jobs=args.jobs)
     print(format_table(rows))
     return 0
 

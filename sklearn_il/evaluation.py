@@ -87,7 +87,11 @@ def evaluate_policy(policy, env, n_episodes=10, random_state=None, max_episode_s
     ...                 random_state=0).success_rate
     1.0
     """
-    trajectories = rollout(policy, env, n_episodes, random_state, max_episode_steps)
+    return summarise_episodes(rollout(policy, env, n_episodes, random_state, max_episode_steps))
+
+
+def summarise_episodes(trajectories):
+    """:func:`evaluate_policy`'s result for episodes already rolled out (Demonstrations)."""
     returns, lengths = trajectories.episode_returns(), trajectories.episode_lengths()
     successes = trajectories.successes
     known = ~np.isnan(successes)
