@@ -85,9 +85,10 @@ class FDivergenceBC(GaussianPolicy):
         Width of the discriminator's hidden layers. Its passes are most of
         the game's cost. Measured on the obstacle over 10 seeds
         (``benchmarks/bench_fdivergence.py``): width 64 with the defaults
-        committed on 9 seeds (as with 1500 steps, or 2 critic steps and
-        2000), in about 7 times the Gaussian BC's fit time; width 128, on
-        8; a 256-wide critic took over 30 times the BC fit.
+        commits on 8 seeds (9 before a change of rounding only: the game is
+        that sensitive; 9 also with 1500 steps, or 2 critic steps and 2000),
+        in about 6 times the Gaussian BC's fit time; width 128, on 8; a
+        256-wide critic took over 30 times the BC fit.
     %(training_parameters)s
         ``batch_size`` sets the minibatch of the adversarial phase too.
 
