@@ -25,7 +25,7 @@ from sklearn_il.envs import POINT_REACH, PointReachEnv
 
 rng = np.random.default_rng(0)
 play = collect_demonstrations(
-    POINT_REACH, lambda X: rng.uniform(-1, 1, (len(X), 2)), n_episodes=100, random_state=0
+    POINT_REACH, lambda X: rng.uniform(-1, 1, (len(X), 2)), n_episodes=40, random_state=0
 )
 raw = BCRegressor(hidden_layer_sizes=(64, 64), random_state=0).fit(play.X, play.y)
 # States are the positions (first two columns); the relabeler appends the goal.

@@ -320,6 +320,7 @@ class BasePolicy(BaseEstimator):
         X, target, groups = self._validate_fit_data(X, y, groups, reset=not warm)
         streams = SeedStreams(self.random_state)
         train, valid = self._episode_split(groups, streams.seed("split"))
+        self.validation_groups_ = None if valid is None else np.unique(groups[valid.numpy()])
         batch_size = minibatch_size(self.batch_size, X.shape[0] if train is None else len(train))
         with torch_seeded(streams.seed("init"), self.device):
             self._initialize_net(X, target, batch_size, warm)

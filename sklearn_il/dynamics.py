@@ -168,6 +168,8 @@ class DynamicsRegressor(ContinuousPolicy):
         Number of epochs run.
     loss_curve_ : list of float
         Training loss at each epoch.
+    validation_groups_ : ndarray or None
+        Episode ids held out for ``early_stopping``; None without it.
 
     See Also
     --------
@@ -328,6 +330,8 @@ class InverseDynamicsRegressor(BCRegressor):
         Number of epochs run.
     loss_curve_ : list of float
         Training loss at each epoch.
+    validation_groups_ : ndarray or None
+        Episode ids held out for ``early_stopping``; None without it.
 
     See Also
     --------

@@ -79,3 +79,13 @@ def simulate(step, n_episodes, length, seed):
             groups.append(episode)
             s = step(s[None], np.array([[a]]))[0]
     return np.array(X), np.array(y), np.array(groups)
+
+
+def pytest_configure(config):
+    # Under pytest-xdist each worker is one of several processes sharing the
+    # cores; one torch thread each avoids oversubscribing them (the networks
+    # of the suite are too small to gain from more).
+    if hasattr(config, "workerinput"):
+        import torch
+
+        torch.set_num_threads(1)

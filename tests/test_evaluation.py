@@ -1,5 +1,6 @@
 import warnings
 
+import gymnasium as gym
 import numpy as np
 import pytest
 from sklearn.exceptions import ConvergenceWarning
@@ -41,8 +42,20 @@ def test_discrete_actions_reach_the_env_as_labels():
     demos = collect_demonstrations("LunarLander-v3", LunarLanderHeuristic(), 2, random_state=0)
     assert demos.y.dtype.kind == "i"
     policy = BCClassifier(**FAST).fit(demos.X, demos.y)
-    result = evaluate_policy(policy, "LunarLander-v3", n_episodes=1, random_state=0)
-    assert np.isfinite(result.mean_return)
+    sent = []
+
+    class Recorder(gym.Wrapper):
+        def step(self, action):
+            sent.append(action)
+            return super().step(action)
+
+    trajectories = rollout(policy, lambda: Recorder(gym.make("LunarLander-v3")), random_state=0)
+    # Each step sends the label the policy predicts for that observation, as
+    # an element of the env's Discrete space, and the record keeps it.
+    assert len(sent) == len(trajectories.X) > 1
+    assert all(isinstance(a, (int, np.integer)) and 0 <= a < 4 for a in sent)
+    np.testing.assert_array_equal(sent, policy.predict(trajectories.X))
+    np.testing.assert_array_equal(trajectories.y, sent)
 
 
 def test_mismatched_env_is_a_clear_error(obstacle_data):

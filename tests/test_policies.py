@@ -1,5 +1,6 @@
 """BCRegressor and BCClassifier: properties, round trips and bad input."""
 
+import itertools
 import pickle
 import warnings
 
@@ -127,10 +128,25 @@ def test_fast_path_matches_validated_path(obstacle_data):
 
 def test_early_stopping_holds_out_episodes(obstacle_data):
     X, y, groups = obstacle_data
-    policy = BCRegressor(early_stopping=True, n_iter_no_change=2, **FAST).fit(X, y, groups=groups)
-    history = policy.net_.history
-    assert "valid_loss" in history[-1]
+    policy = BCRegressor(
+        early_stopping=True, validation_fraction=0.3, n_iter_no_change=2, **FAST
+    ).fit(X, y, groups=groups)
+    held = np.isin(groups, policy.validation_groups_)
+    # Whole episodes, about validation_fraction of them, and some trained on.
+    assert 0 < policy.validation_groups_.size < np.unique(groups).size
+    assert policy.validation_groups_.size == np.ceil(0.3 * np.unique(groups).size)
+    # The kept weights are the best epoch's; its validation loss is the
+    # loss (MSE of standardised actions) on exactly the held-out rows.
+    z = (policy.predict(X).reshape(y.shape) - y) / y.std(axis=0)
+    best = min(policy.net_.history[:, "valid_loss"])
+    np.testing.assert_allclose(best, np.mean(z[held] ** 2), rtol=1e-4)
+    others = [
+        c for c in itertools.combinations(np.unique(groups), policy.validation_groups_.size)
+        if set(c) != set(policy.validation_groups_)
+    ]
+    assert not any(np.isclose(best, np.mean(z[np.isin(groups, c)] ** 2), rtol=1e-4) for c in others)
     assert len(policy.loss_curve_) == policy.n_iter_ <= FAST["max_iter"]
+    assert BCRegressor(**TINY).fit(X, y).validation_groups_ is None
 
 
 def test_warm_start_continues(obstacle_data):

@@ -120,6 +120,8 @@ class AutoregressiveBC(ContinuousPolicy):
         Number of epochs run.
     loss_curve_ : list of float
         Training loss (summed cross-entropy) at each epoch.
+    validation_groups_ : ndarray or None
+        Episode ids held out for ``early_stopping``; None without it.
 
     See Also
     --------

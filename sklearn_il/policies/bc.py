@@ -178,6 +178,8 @@ class BCRegressor(GaussianPolicy):
         Number of epochs run.
     loss_curve_ : list of float
         Training loss at each epoch.
+    validation_groups_ : ndarray or None
+        Episode ids held out for ``early_stopping``; None without it.
 
     See Also
     --------
@@ -267,6 +269,8 @@ class BCClassifier(ClassifierMixin, BasePolicy):
         Number of epochs run.
     loss_curve_ : list of float
         Training loss at each epoch.
+    validation_groups_ : ndarray or None
+        Episode ids held out for ``early_stopping``; None without it.
 
     See Also
     --------

@@ -171,6 +171,8 @@ class DiffusionBC(ContinuousPolicy):
         Number of epochs run.
     loss_curve_ : list of float
         Training loss (noise prediction error) at each epoch.
+    validation_groups_ : ndarray or None
+        Episode ids held out for ``early_stopping``; None without it.
 
     See Also
     --------

@@ -108,6 +108,8 @@ class FDivergenceBC(GaussianPolicy):
         Number of warm-start epochs run.
     loss_curve_ : list of float
         Warm-start loss at each epoch.
+    validation_groups_ : ndarray or None
+        Episode ids held out for ``early_stopping``; None without it.
 
     Notes
     -----

@@ -107,6 +107,8 @@ class LatentBC(ContinuousPolicy):
         Number of epochs run.
     loss_curve_ : list of float
         Training loss (negative evidence lower bound) at each epoch.
+    validation_groups_ : ndarray or None
+        Episode ids held out for ``early_stopping``; None without it.
 
     See Also
     --------

@@ -75,6 +75,8 @@ class MixtureDensityBC(ContinuousPolicy):
         Number of epochs run.
     loss_curve_ : list of float
         Training loss (negative log-likelihood) at each epoch.
+    validation_groups_ : ndarray or None
+        Episode ids held out for ``early_stopping``; None without it.
 
     See Also
     --------

@@ -85,6 +85,8 @@ class SequenceBC(BCRegressor):
         Number of epochs run.
     loss_curve_ : list of float
         Training loss at each epoch.
+    validation_groups_ : ndarray or None
+        Episode ids held out for ``early_stopping``; None without it.
 
     See Also
     --------
