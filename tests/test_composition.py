@@ -1,5 +1,6 @@
 """Policies in Pipelines and searches, split by episode; torch threads in workers."""
 
+import joblib
 import numpy as np
 import pytest
 import torch
@@ -7,12 +8,13 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV, GroupKFold, cross_validate
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from threadpoolctl import threadpool_limits
 
 from sklearn_il import BCRegressor
 from sklearn_il.envs import OBSTACLE
 from sklearn_il.evaluation import make_rollout_scorer
 
-from .conftest import FAST
+from .conftest import FAST, TINY
 
 pytestmark = pytest.mark.filterwarnings("ignore", category=ConvergenceWarning)
 
@@ -44,12 +46,22 @@ def test_metadata_routing_delivers_groups_to_early_stopping(obstacle_data):
         assert "valid_loss" in pipe[-1].net_.history[-1]
 
 
-def test_cross_validate_two_jobs_uses_one_torch_thread_each(obstacle_data):
+def test_policies_run_within_the_thread_limit_they_are_given(obstacle_data):
     X, y, groups = obstacle_data
-    threads = lambda est, X, y: torch.get_num_threads()  # noqa: E731  runs in the worker
+
+    def threads(estimator, X, y):  # runs in the worker, after fit, with predict
+        estimator.predict(X)
+        return torch.get_num_threads()
+
     result = cross_validate(
         BCRegressor(**FAST), X, y, groups=groups, cv=GroupKFold(2), n_jobs=2, scoring=threads
     )
-    # joblib's workers get OMP_NUM_THREADS = cores // n_jobs; torch honours it.
-    expected = max(1, (__import__("os").cpu_count() or 1) // 2)
-    assert list(result["test_score"]) == [expected, expected]
+    # joblib gives each of its n_jobs workers cpu_count() // n_jobs threads
+    # (cgroup- and affinity-aware); torch honours the limit and fitting keeps it.
+    assert list(result["test_score"]) == [max(1, joblib.cpu_count() // 2)] * 2
+    before = torch.get_num_threads()
+    with threadpool_limits(limits=1):
+        assert torch.get_num_threads() == 1
+        BCRegressor(**TINY).fit(X, y).predict(X)
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
