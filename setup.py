@@ -28,6 +28,7 @@ setup(
         "mujoco": ["gymnasium[mujoco]>=1.0"],
         "test": [
             "pytest>=7",
+            "pytest-xdist>=3",
             "hypothesis>=6",
             "matplotlib>=3.7",
             "pandas>=2",

@@ -282,7 +282,7 @@ class BasePolicy(BaseEstimator):
         """The target as the loss sees it (e.g. standardised); default: as encoded."""
         return target
 
-    def _after_training(self, X, target, batch_size, seed):
+    def _after_training(self, X, target, seed):
         """A further phase of training after skorch's loop; default: none.
 
         ``X`` and ``target`` (as the loss sees it) are the training rows on
@@ -330,7 +330,7 @@ class BasePolicy(BaseEstimator):
             shuffle = torch.Generator().manual_seed(streams.seed("shuffle"))
             training = self._rows(X, target, train, shuffle)
             self._train(training, None if valid is None else self._rows(X, target, valid))
-            self._after_training(training.X, training.y, batch_size, streams.seed("game"))
+            self._after_training(training.X, training.y, streams.seed("game"))
         self.net_.module_.eval()
         self._record_training(epochs_before)
         return self

@@ -81,6 +81,14 @@ def simulate(step, n_episodes, length, seed):
     return np.array(X), np.array(y), np.array(groups)
 
 
+def pytest_xdist_auto_num_workers(config):
+    # The cores this process may use (cgroup quotas and affinity included),
+    # which os.cpu_count, xdist's own count, does not see in a container.
+    import joblib
+
+    return joblib.cpu_count()
+
+
 def pytest_configure(config):
     # Under pytest-xdist each worker is one of several processes sharing the
     # cores; one torch thread each avoids oversubscribing them (the networks

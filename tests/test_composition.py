@@ -46,6 +46,7 @@ def test_metadata_routing_delivers_groups_to_early_stopping(obstacle_data):
         assert "valid_loss" in pipe[-1].net_.history[-1]
 
 
+@pytest.mark.slow
 def test_policies_run_within_the_thread_limit_they_are_given(obstacle_data):
     X, y, groups = obstacle_data
 

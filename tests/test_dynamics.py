@@ -1,13 +1,11 @@
 """DynamicsRegressor and the transitions helper."""
 
-import pickle
 
 import numpy as np
 import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sklearn.base import clone
 
 from sklearn_il.dynamics import (
     DynamicsRegressor,
@@ -16,7 +14,7 @@ from sklearn_il.dynamics import (
     transitions,
 )
 
-from .conftest import FAST, simulate
+from .conftest import FAST, assert_round_trips, simulate
 
 
 def linear_step(states, actions):
@@ -101,20 +99,14 @@ def test_shapes_dtypes_reproducibility_and_round_trips(n, n_state, n_action, n_p
     prediction = model.predict(X[:n_pred])
     assert prediction.dtype == np.float64
     assert prediction.shape == ((rows,) if n_state == 1 else (rows, n_state))
-    again = clone(model).fit(X, y)
-    np.testing.assert_array_equal(again.predict(X), model.predict(X))
-    np.testing.assert_array_equal(pickle.loads(pickle.dumps(model)).predict(X), model.predict(X))
+    assert_round_trips(model, lambda m: m.predict(X), refit=lambda m: m.fit(X, y))
 
 
 def test_dump_and_load_keep_the_bounded_model(tmp_path):
-    from sklearn_il.io import dump, load
-
     X, y, groups = linear_system(n_episodes=3)
     state_action, next_state, _ = transitions(X, y, groups)
     model = DynamicsRegressor(lipschitz_constant=1.5, **FAST).fit(state_action, next_state)
-    dump(model, tmp_path / "dynamics.safetensors")
-    loaded = load(tmp_path / "dynamics.safetensors")
-    np.testing.assert_array_equal(loaded.predict(state_action), model.predict(state_action))
+    assert_round_trips(model, lambda m: m.predict(state_action), path=tmp_path / "dynamics.safetensors")
 
 
 def test_state_pairs_stop_at_episode_ends():
@@ -166,9 +158,9 @@ def test_label_actions_shapes_and_round_trips(n_episodes, length):
     model = InverseDynamicsRegressor(**FAST).fit(pairs, np.c_[y[rows], -y[rows]])
     labels = model.label_actions(X, groups)
     assert labels.shape == (len(X), 2) and labels.dtype == np.float64
-    for other in (clone(model).fit(pairs, np.c_[y[rows], -y[rows]]),
-                  pickle.loads(pickle.dumps(model))):
-        np.testing.assert_array_equal(other.label_actions(X, groups), labels)
+    assert_round_trips(
+        model, lambda m: m.label_actions(X, groups), refit=lambda m: m.fit(pairs, np.c_[y[rows], -y[rows]])
+    )
 
 
 def test_inverse_dynamics_rejects_an_odd_width():

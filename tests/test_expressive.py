@@ -1,6 +1,5 @@
 """The expressive policies: properties, round trips, bad input, and no mode averaging."""
 
-import pickle
 import warnings
 from unittest import mock
 
@@ -9,7 +8,6 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.multioutput import MultiOutputRegressor
 
@@ -23,10 +21,9 @@ from sklearn_il import (
 from sklearn_il.datasets import make_gates, make_obstacle
 from sklearn_il.envs import GATES, OBSTACLE
 from sklearn_il.evaluation import evaluate_policy, rollout
-from sklearn_il.io import dump, load
 from sklearn_il.policies.diffusion import chunk_rows
 
-from .conftest import TINY, regression
+from .conftest import TINY, assert_round_trips, regression
 
 warnings.filterwarnings("ignore", category=ConvergenceWarning)
 
@@ -58,9 +55,7 @@ def test_shapes_dtypes_reproducibility_and_round_trips(name, n, d, k, n_pred):
     if name in LIKELIHOOD:
         scores = policy.score_samples(X, y)
         assert scores.shape == (n,) and np.isfinite(scores).all()
-    expected = policy.predict(X)
-    for other in (clone(policy).fit(X, y), pickle.loads(pickle.dumps(policy))):
-        np.testing.assert_array_equal(other.predict(X), expected)
+    assert_round_trips(policy, lambda p: p.predict(X), refit=lambda p: p.fit(X, y))
 
 
 @pytest.mark.parametrize("name", SMALL)
@@ -74,12 +69,12 @@ def test_dump_load_and_fixed_seed(obstacle_data, tmp_path, name):
     np.testing.assert_array_equal(make(**TINY).fit(X, y).predict(X), policy.predict(X))
     other = make(**{**TINY, "random_state": 1}).fit(X, y).net_.module_.state_dict()
     assert any(not torch.equal(v, other[k]) for k, v in policy.net_.module_.state_dict().items())
-    dump(policy, tmp_path / "p.safetensors")
-    loaded = load(tmp_path / "p.safetensors")
-    np.testing.assert_array_equal(loaded.predict(X), policy.predict(X))
-    np.testing.assert_array_equal(loaded.sample(X, 2, random_state=0), policy.sample(X, 2, random_state=0))
-    if name in LIKELIHOOD:
-        np.testing.assert_array_equal(loaded.score_samples(X, y), policy.score_samples(X, y))
+    assert_round_trips(
+        policy,
+        lambda p: (p.predict(X), p.sample(X, 2, random_state=0))
+        + ((p.score_samples(X, y),) if name in LIKELIHOOD else ()),
+        path=tmp_path / "p.safetensors",
+    )
 
 
 @pytest.mark.parametrize("name", SMALL)
@@ -157,6 +152,7 @@ LEARNERS = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", [
     pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=(
         "predict denoises from one noise draw fixed at fit; this seed's (0.13) lies near 0 "
@@ -182,6 +178,7 @@ def _off_mode(draws):
     return (np.abs(np.abs(draws.sum(-1)) - 2) > 1).mean()
 
 
+@pytest.mark.slow
 def test_autoregressive_order_coordinates_the_dimensions():
     """On the gates, each dimension drawn on its own mixes the modes; drawn in order it does not."""
     X, y, _ = make_gates(n_episodes=30, random_state=0)

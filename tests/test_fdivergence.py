@@ -69,6 +69,7 @@ def test_the_game_moves_the_policy_and_leaves_the_global_rng(obstacle_data, dive
     np.testing.assert_array_equal(again.predict(X), policy.predict(X))
 
 
+@pytest.mark.slow
 def test_reverse_kl_commits_where_maximum_likelihood_averages():
     """The lecture's point, with the defaults: from the same warm start, one side, and it passes."""
     X, y, _ = make_obstacle(n_episodes=50, random_state=0)

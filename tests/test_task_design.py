@@ -6,6 +6,7 @@ recoveries), not a weak learner.
 """
 
 import gymnasium as gym
+import pytest
 
 from sklearn_il import BCRegressor
 from sklearn_il.datasets import collect_demonstrations, make_obstacle, make_winding_road
@@ -21,6 +22,7 @@ from sklearn_il.evaluation import evaluate_policy
 POLICY = dict(hidden_layer_sizes=(64, 64), max_iter=100, random_state=0)
 
 
+@pytest.mark.slow
 def test_obstacle_bc_averages_the_two_sides_and_crashes():
     X, y, _ = make_obstacle(n_episodes=30, random_state=0)
     averaged = BCRegressor(**POLICY).fit(X, y)
@@ -31,6 +33,7 @@ def test_obstacle_bc_averages_the_two_sides_and_crashes():
     assert evaluate_policy(committed, OBSTACLE, n_episodes=10, random_state=1).success_rate == 1.0
 
 
+@pytest.mark.slow
 def test_winding_road_bc_drifts_without_demonstrated_recoveries():
     X, y, _ = make_winding_road(n_episodes=10, random_state=0)
     cloned = BCRegressor(**POLICY).fit(X, y)
