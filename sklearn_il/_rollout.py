@@ -1,4 +1,7 @@
-"""Running an agent (policy or expert) in an env: the one rollout loop."""
+"""Running an agent (policy or expert) in envs: the one rollout engine."""
+
+import copy
+from functools import partial
 
 import gymnasium as gym
 import numpy as np
@@ -9,6 +12,9 @@ from ._demonstrations import Demonstrations
 from ._seeding import SeedStreams
 from .policies.sequence import SequenceBC
 from .preprocessing import HistoryStacker
+
+# Envs stepped together by default (measured: see evaluation.rollout's n_envs).
+N_ENVS = 8
 
 
 def make_env(env):
@@ -35,50 +41,105 @@ def make_env(env):
     )
 
 
-class ChunkExecutor:
-    """Acts for a policy that predicts action chunks (``DiffusionBC(horizon=k)``).
+class _Actor:
+    """How the engine asks an agent for actions: a batch of rows at a time.
+
+    ``start(env, episode, seed)`` is called when env slot ``env`` begins
+    episode ``episode`` (seeded ``seed``); ``act(X, envs)`` gets the
+    observations of the running env slots ``envs`` and returns one action
+    row each. State kept between calls (history frames, action chunks, an
+    expert's intentions) is kept per env slot and reset by ``start``, so an
+    episode's actions do not depend on the episodes running beside it.
+    """
+
+    def bind(self, n_envs):
+        """Ready for ``n_envs`` env slots; returns the actor."""
+        return self
+
+    def start(self, env, episode, seed):
+        pass
+
+
+class _PredictActor(_Actor):
+    """A stateless agent: one ``predict`` call on the whole batch."""
+
+    def __init__(self, predict):
+        self.predict = predict
+
+    def act(self, X, envs):
+        return self.predict(X)
+
+
+class _IntentionActor(_Actor):
+    """An expert with per-episode intentions (``reset(random_state)``).
+
+    One copy per env slot, reset with its episode's seed: each copy is
+    asked about its own rows.
+    """
+
+    def __init__(self, agent, n_envs):
+        self.copies = [copy.deepcopy(agent) for _ in range(n_envs)]
+        self.predicts = [predict_function(c) for c in self.copies]
+
+    def start(self, env, episode, seed):
+        self.copies[env].reset(random_state=seed)
+
+    def act(self, X, envs):
+        return np.concatenate([
+            np.asarray(self.predicts[env](X[i : i + 1])).reshape(1, -1)
+            for i, env in enumerate(envs)
+        ])
+
+
+class _ChunkActor(_Actor):
+    """A policy that predicts action chunks (``DiffusionBC(horizon=k)``).
 
     Executes the first ``n_action_steps`` actions of each predicted chunk
     (all ``horizon`` of them when it is None), then predicts the next chunk
-    from the observation reached. ``reset`` drops what is left of a chunk at
-    an episode's start.
+    from the observation reached; the env slots whose chunk ran out are
+    predicted for together.
     """
 
-    def __init__(self, policy):
+    def __init__(self, policy, n_envs):
         self.policy = policy
         self.n_steps = policy.n_action_steps or policy.horizon
-        self.queue = []
+        self.queues = [[] for _ in range(n_envs)]
 
-    def reset(self):
-        self.queue = []
+    def start(self, env, episode, seed):
+        self.queues[env] = []
 
-    def __call__(self, X):
-        if not self.queue:
-            self.queue = list(self.policy.predict_chunk(X)[0, : self.n_steps])
-        return self.queue.pop(0)[None, :]
+    def act(self, X, envs):
+        empty = [i for i, env in enumerate(envs) if not self.queues[env]]
+        if empty:
+            chunks = self.policy.predict_chunk(X[empty])[:, : self.n_steps]
+            for i, chunk in zip(empty, chunks):
+                self.queues[envs[i]] = list(chunk)
+        return np.stack([self.queues[env].pop(0) for env in envs])
 
 
-class HistoryExecutor:
-    """Acts for a policy that reads the last ``n_frames`` observations too.
+class _HistoryActor(_Actor):
+    """A policy that reads the last ``n_frames`` observations too.
 
-    Keeps them between calls, newest first, and hands ``predict`` each
-    observation followed by its history (``HistoryStacker``'s layout);
-    ``reset`` forgets them at an episode's start, so the first observation
-    is repeated, as in training.
+    Keeps them per env slot, newest first, and hands ``predict`` each
+    observation followed by its history (``HistoryStacker``'s layout); at an
+    episode's start the first observation is repeated, as in training.
     """
 
-    def __init__(self, predict, n_frames):
+    def __init__(self, predict, n_frames, n_envs):
         self.predict = predict
         self.n_frames = n_frames
-        self.frames = []
+        self.frames = [None] * n_envs
 
-    def reset(self):
-        self.frames = []
+    def start(self, env, episode, seed):
+        self.frames[env] = None
 
-    def __call__(self, X):
-        row = np.asarray(X, dtype=np.float64).reshape(-1)
-        self.frames = [row] + (self.frames or [row] * self.n_frames)[: self.n_frames]
-        return self.predict(np.concatenate(self.frames)[None, :])
+    def act(self, X, envs):
+        rows = []
+        for row, env in zip(np.asarray(X, dtype=np.float64), envs):
+            past = self.frames[env] if self.frames[env] is not None else [row] * self.n_frames
+            self.frames[env] = [row] + past[: self.n_frames]
+            rows.append(np.concatenate(self.frames[env]))
+        return self.predict(np.stack(rows))
 
 
 def _history(agent):
@@ -92,24 +153,15 @@ def _history(agent):
     return None
 
 
-def action_function(agent):
-    """How to ask ``agent`` for actions, given a batch of observations.
+def predict_function(agent):
+    """``agent``'s actions for a batch of observations, stateless: ``predict`` or the callable.
 
-    ``agent.predict`` for an estimator or expert (with the observations as
-    a DataFrame when it was fitted on one), a :class:`HistoryExecutor` for a
-    policy that reads a history of observations, a :class:`ChunkExecutor`
-    for a policy that predicts chunks of several actions, ``agent`` for a
-    callable.
+    An estimator fitted on a DataFrame gets the observations under its
+    feature names.
     """
-    if hasattr(agent, "predict_chunk") and getattr(agent, "horizon", 1) > 1:
-        return ChunkExecutor(agent)
-    history = _history(agent)
-    if history is not None:
-        return HistoryExecutor(*history[:2])
     if hasattr(agent, "predict"):
         names = getattr(agent, "feature_names_in_", None)
         if names is not None:
-            # Fitted on a DataFrame: give it the observations under those names.
             import pandas as pd
 
             return lambda X: agent.predict(pd.DataFrame(X, columns=names))
@@ -121,32 +173,64 @@ def action_function(agent):
     )
 
 
-class LabellingAgent:
+def make_actor(agent, n_envs):
+    """The engine's :class:`_Actor` for ``agent`` acting in ``n_envs`` env slots."""
+    if isinstance(agent, _Actor):
+        return agent.bind(n_envs)
+    if hasattr(agent, "predict_chunk") and getattr(agent, "horizon", 1) > 1:
+        return _ChunkActor(agent, n_envs)
+    history = _history(agent)
+    if history is not None:
+        return _HistoryActor(history[0], history[1], n_envs)
+    if hasattr(agent, "reset"):
+        return _IntentionActor(agent, n_envs)
+    return _PredictActor(predict_function(agent))
+
+
+class LabellingAgent(_Actor):
     """Acts in the env and asks the expert for its action at every step.
 
-    ``choose(expert_action, X, learner_act)`` returns the action executed;
-    the expert's clean actions are kept in ``labels``, in step order.
-    ``reset`` starts an episode for the expert (per-episode intentions) and
-    for a learner that executes action chunks.
+    ``choose(labels, learned, rngs)`` returns the actions executed for a
+    batch of rows, from the expert's ``labels`` and the learner's actions
+    (None without a learner); ``rngs`` holds each row's episode's generator
+    (seeded from ``seed`` and the episode index, so that the choices do not
+    depend on how many envs run at once). The expert's clean actions are
+    kept per episode; ``labels`` gives them in episode and step order, the
+    order of the rollout's rows.
     """
 
-    def __init__(self, expert, choose, learner=None):
-        self.expert = expert
-        self.expert_act = action_function(expert)
-        self.learner_act = None if learner is None else action_function(learner)
-        self.choose = choose
-        self.labels = []
+    def __init__(self, expert, choose, learner=None, seed=0):
+        self.expert, self.learner, self.choose, self.seed = expert, learner, choose, seed
+        self.episode_labels = {}
 
-    def reset(self, random_state=None):
-        if hasattr(self.expert, "reset"):
-            self.expert.reset(random_state=random_state)
-        if hasattr(self.learner_act, "reset"):
-            self.learner_act.reset()
+    def start(self, env, episode, seed):
+        self.expert_actor.start(env, episode, seed)
+        if self.learner_actor is not None:
+            self.learner_actor.start(env, episode, seed)
+        self.episodes[env] = episode
+        self.rngs[env] = np.random.default_rng([self.seed, episode])
+        self.episode_labels[episode] = []
 
-    def __call__(self, X):
-        label = np.asarray(self.expert_act(X))
-        self.labels.append(label[0])
-        return self.choose(label, X, self.learner_act)
+    def bind(self, n_envs):
+        """Make the expert's and the learner's actors for ``n_envs`` env slots."""
+        self.expert_actor = make_actor(self.expert, n_envs)
+        self.learner_actor = None if self.learner is None else make_actor(self.learner, n_envs)
+        self.episodes, self.rngs = [None] * n_envs, [None] * n_envs
+        return self
+
+    def act(self, X, envs):
+        labels = np.asarray(self.expert_actor.act(X, envs))
+        for label, env in zip(labels, envs):
+            self.episode_labels[self.episodes[env]].append(label)
+        # The learner acts at every step, also where the expert's action is
+        # executed: a learner with state (history, chunks) sees every step.
+        learned = None if self.learner_actor is None else np.asarray(self.learner_actor.act(X, envs))
+        return self.choose(labels, learned, [self.rngs[env] for env in envs])
+
+    @property
+    def labels(self):
+        return np.asarray([label for e in sorted(self.episode_labels)
+                           for label in self.episode_labels[e]])
 
 
 # A goal-reaching env's Dict observation (gymnasium-robotics' convention):
@@ -158,7 +242,7 @@ def flat_observation(obs):
     """One observation as a float64 row; a goal env's dict as (observation, desired goal)."""
     if isinstance(obs, dict):
         return np.concatenate([np.asarray(obs[k], dtype=np.float64).reshape(-1) for k in GOAL_KEYS])
-    return np.asarray(obs, dtype=np.float64).reshape(-1)
+    return np.array(obs, dtype=np.float64).reshape(-1)  # a copy, not the env's buffer
 
 
 def observation_width(space):
@@ -176,8 +260,9 @@ def observation_width(space):
 
 
 def check_agent_fits_env(agent, env):
-    """Raise ``ValueError`` when a fitted policy's shapes do not match the env."""
-    obs_space, act_space = env.observation_space, env.action_space
+    """Raise ``ValueError`` when a fitted policy's shapes do not match the env (or VectorEnv)."""
+    obs_space = getattr(env, "single_observation_space", env.observation_space)
+    act_space = getattr(env, "single_action_space", env.action_space)
     width = observation_width(obs_space)
     history = _history(agent)
     n_features = getattr(agent, "n_features_in_", None) if history is None else history[2]
@@ -233,49 +318,165 @@ def clip_to_box(actions, space):
     return np.clip(actions, space.low, space.high).astype(space.dtype)
 
 
-def run_episodes(agent, env, n_episodes, random_state=None, max_episode_steps=None):
-    """Run ``agent`` for ``n_episodes`` and record everything as Demonstrations.
+def _env_factory(env):
+    """A picklable zero-argument callable making copies of the env the user gave."""
+    if isinstance(env, str):
+        return partial(gym.make, env)
+    if isinstance(env, gym.Env):
+        # A registered env is remade from its spec (kwargs and wrappers
+        # included); one without a spec is copied.
+        return partial(gym.make, env.spec) if env.spec is not None else partial(copy.deepcopy, env)
+    return partial(_checked_factory_call, env)
 
-    Each episode's env seed is drawn from ``random_state``; an agent with a
-    ``reset(random_state)`` method (an expert with per-episode intentions) is
-    reset with the same seed at each episode start.
+
+def _checked_factory_call(factory):
+    made = factory()
+    if not isinstance(made, gym.Env):
+        raise TypeError(f"the env factory returned {type(made).__name__}, not a gymnasium Env.")
+    return made
+
+
+def make_vector_env(env, n_envs=1, vectorization="sync"):
+    """``n_envs`` copies of the env as a gymnasium ``VectorEnv``, or the user's own.
+
+    Returns
+    -------
+    envs : gymnasium.vector.VectorEnv
+    owned : bool
+        Whether it was made here (and should be closed here). A single
+        ``Env`` instance with ``n_envs=1`` is stepped itself, not a copy.
     """
-    env, owned = make_env(env)
+    if isinstance(env, gym.vector.VectorEnv):
+        return env, False
+    if not isinstance(env, (gym.Env, str)) and not callable(env):
+        make_env(env)  # raises its TypeError
+    if isinstance(env, gym.Env) and n_envs == 1 and vectorization == "sync":
+        return gym.vector.SyncVectorEnv([lambda: env], autoreset_mode="Disabled", copy=False), False
+    factories = [_env_factory(env)] * n_envs
+    if vectorization == "async":
+        return gym.vector.AsyncVectorEnv(factories, autoreset_mode="Disabled", copy=False), True
+    return gym.vector.SyncVectorEnv(factories, autoreset_mode="Disabled", copy=False), True
+
+
+def flat_observations(obs, n_envs):
+    """A VectorEnv's batch of observations as float64 rows (goal dicts joined)."""
+    if isinstance(obs, dict):
+        return np.concatenate(
+            [np.asarray(obs[k], dtype=np.float64).reshape(n_envs, -1) for k in GOAL_KEYS], axis=1
+        )
+    # A copy: the VectorEnv reuses its observation buffer at the next step.
+    return np.array(obs, dtype=np.float64).reshape(n_envs, -1)
+
+
+def _idle_action(space):
+    """An action for an env slot whose episodes are all done (its steps are discarded)."""
+    if isinstance(space, spaces.Discrete):
+        return int(space.start)
+    return clip_to_box(np.zeros(space.shape), space)[0]
+
+
+def _info_at(info, key, i):
+    """``info[key]`` of sub-env ``i`` of a VectorEnv's info dict, or None."""
+    if key in info and info.get("_" + key, np.ones(i + 1, bool))[i]:
+        return info[key][i]
+    return None
+
+
+def run_episodes(agent, env, n_episodes, random_state=None, max_episode_steps=None,
+                 n_envs=1, vectorization="sync"):
+    """Run ``agent`` for ``n_episodes`` in ``n_envs`` envs at once; Demonstrations in episode order.
+
+    Episode ``i`` is reset with the ``i``-th seed of the ``"rollout"`` stream
+    of ``random_state`` in whichever env slot is free, and the agent's
+    per-episode state starts with it, so the episodes do not depend on
+    ``n_envs`` or on ``vectorization``. Exactly ``n_episodes`` are run.
+    The agent is asked once per step, for the observations of every
+    running env together; a slot with no episode left steps an idle action
+    whose results are dropped (gymnasium steps every sub-env together).
+    """
+    envs, owned = make_vector_env(env, min(n_envs, n_episodes), vectorization)
     try:
-        check_agent_fits_env(agent, env)
-        act = action_function(agent)
-        rows = {k: [] for k in ("obs", "act", "ep", "rew", "term", "trunc")}
-        finals, successes = [], []
-        for episode, seed in enumerate(SeedStreams(random_state).seeds("rollout", n_episodes)):
-            obs, info = env.reset(seed=seed)
-            if hasattr(agent, "reset"):
-                agent.reset(random_state=seed)
-            if isinstance(act, (ChunkExecutor, HistoryExecutor)):
-                act.reset()
-            steps = 0
-            while True:
-                obs = flat_observation(obs)
-                action = to_env_action(act(obs[None, :])[0], env.action_space)
-                next_obs, reward, terminated, truncated, info = env.step(action)
-                steps += 1
-                truncated = truncated or (max_episode_steps is not None and steps >= max_episode_steps)
-                for key, value in zip(rows, (obs, action, episode, reward, terminated, truncated)):
-                    rows[key].append(value)
-                if terminated or truncated:
-                    break
-                obs = next_obs
-            finals.append(flat_observation(next_obs))
-            successes.append(float(info["is_success"]) if "is_success" in info else np.nan)
+        n_slots = envs.num_envs
+        act_space = envs.single_action_space
+        check_agent_fits_env(agent, envs)
+        actor = make_actor(agent, n_slots)
+        seeds = [int(s) for s in SeedStreams(random_state).seeds("rollout", n_episodes)]
+        rows = [{k: [] for k in ("obs", "act", "rew", "term", "trunc")} for _ in range(n_episodes)]
+        finals, successes = [None] * n_episodes, [np.nan] * n_episodes
+        episode_of, steps = np.full(n_slots, -1), np.zeros(n_slots, dtype=int)
+        same_step = envs.metadata.get("autoreset_mode") == gym.vector.AutoresetMode.SAME_STEP
+
+        def begin(slots, first):
+            """Reset ``slots`` with the next episodes' seeds (idle past the last)."""
+            nonlocal next_episode
+            slot_seeds = [None] * n_slots
+            for slot in slots:
+                if next_episode < n_episodes:
+                    episode_of[slot], slot_seeds[slot] = next_episode, seeds[next_episode]
+                    actor.start(slot, next_episode, seeds[next_episode])
+                    next_episode += 1
+                else:
+                    episode_of[slot] = -1
+                steps[slot] = 0
+            if first:
+                return envs.reset(seed=slot_seeds)[0]
+            mask = np.zeros(n_slots, dtype=bool)
+            mask[slots] = True
+            return envs.reset(seed=slot_seeds, options={"reset_mask": mask})[0]
+
+        next_episode = 0
+        obs = begin(list(range(n_slots)), first=True)
+        while (episode_of >= 0).any():
+            X = flat_observations(obs, n_slots)
+            running = np.flatnonzero(episode_of >= 0)
+            predicted = actor.act(X[running], running)
+            actions = [_idle_action(act_space)] * n_slots
+            for slot, prediction in zip(running, predicted):
+                actions[slot] = to_env_action(prediction, act_space)
+            obs, reward, terminated, truncated, info = envs.step(np.stack(actions))
+            steps += 1
+            ended = []
+            for slot in range(n_slots):
+                over = terminated[slot] or truncated[slot] or (
+                    max_episode_steps is not None and steps[slot] >= max_episode_steps)
+                episode = episode_of[slot]
+                if episode >= 0:
+                    trunc = bool(truncated[slot]) or (over and not terminated[slot])
+                    record = rows[episode]
+                    for key, value in zip(record, (X[slot], actions[slot], reward[slot],
+                                                   bool(terminated[slot]), trunc)):
+                        record[key].append(value)
+                    if over:
+                        # Under SAME_STEP autoreset (a user's VectorEnv) the
+                        # episode's last observation and info are kept aside.
+                        last = _info_at(info, "final_obs", slot) if same_step else None
+                        finals[episode] = flat_observation(_slot_obs(obs, slot) if last is None else last)
+                        last_info = _info_at(info, "final_info", slot) if same_step else None
+                        success = (_info_at(info, "is_success", slot) if last_info is None
+                                   else last_info.get("is_success"))
+                        if success is not None:
+                            successes[episode] = float(success)
+                if over:
+                    ended.append(slot)
+            if ended:
+                obs = begin(ended, first=False)
     finally:
         if owned:
-            env.close()
+            envs.close()
     return Demonstrations(
-        np.array(rows["obs"]).reshape(len(rows["obs"]), -1),
-        np.array(rows["act"]),
-        np.array(rows["ep"]),
-        np.array(rows["rew"], dtype=float),
-        np.array(rows["term"]),
-        np.array(rows["trunc"]),
+        np.concatenate([np.array(r["obs"]).reshape(len(r["obs"]), -1) for r in rows]),
+        np.array([a for r in rows for a in r["act"]]),
+        np.concatenate([np.full(len(r["obs"]), e) for e, r in enumerate(rows)]),
+        np.array([v for r in rows for v in r["rew"]], dtype=float),
+        np.array([v for r in rows for v in r["term"]]),
+        np.array([v for r in rows for v in r["trunc"]]),
         np.array(finals),
         np.array(successes),
     )
+
+
+def _slot_obs(obs, slot):
+    """Sub-env ``slot``'s observation in a VectorEnv's batch."""
+    if isinstance(obs, dict):
+        return {k: v[slot] for k, v in obs.items()}
+    return obs[slot]

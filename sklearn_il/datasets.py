@@ -4,7 +4,7 @@ from sklearn.utils import Bunch
 
 from . import envs
 from ._demonstrations import Demonstrations
-from ._rollout import run_episodes
+from ._rollout import N_ENVS, run_episodes
 
 __all__ = [
     "Demonstrations",
@@ -16,7 +16,8 @@ __all__ = [
 ]
 
 
-def collect_demonstrations(env, expert, n_episodes, random_state=None, max_episode_steps=None):
+def collect_demonstrations(env, expert, n_episodes, random_state=None, max_episode_steps=None, *,
+                           n_envs=N_ENVS, vectorization="sync"):
     """Roll out an expert and record its demonstrations.
 
     Parameters
@@ -32,6 +33,10 @@ def collect_demonstrations(env, expert, n_episodes, random_state=None, max_episo
         Seeds each episode's env reset (and the expert's ``reset``).
     max_episode_steps : int, default=None
         Truncate episodes at this length (on top of the env's own limit).
+    n_envs, vectorization
+        Envs stepped together, as in :func:`sklearn_il.evaluation.rollout`;
+        the demonstrations do not depend on them. An expert with
+        ``reset(random_state)`` is copied once per env.
 
     Returns
     -------
@@ -45,7 +50,8 @@ def collect_demonstrations(env, expert, n_episodes, random_state=None, max_episo
     >>> demos.X.shape, demos.y.shape
     ((400, 3), (400, 1))
     """
-    return run_episodes(expert, env, n_episodes, random_state, max_episode_steps)
+    return run_episodes(expert, env, n_episodes, random_state, max_episode_steps, n_envs,
+                        vectorization)
 
 
 def _make_task(env_id, expert, n_episodes, random_state, return_X_y):

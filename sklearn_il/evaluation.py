@@ -9,7 +9,14 @@ from gymnasium import spaces
 from sklearn.utils import Bunch
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions, validate_params
 
-from ._rollout import LabellingAgent, check_agent_fits_env, clip_to_box, make_env, run_episodes
+from ._rollout import (
+    N_ENVS,
+    LabellingAgent,
+    check_agent_fits_env,
+    clip_to_box,
+    make_env,
+    run_episodes,
+)
 from ._seeding import SeedStreams
 
 __all__ = ["compounding_error", "evaluate_policy", "make_rollout_scorer", "rollout"]
@@ -24,11 +31,14 @@ _ROLLOUT_CONSTRAINTS = {
     "n_episodes": [Interval(Integral, 1, None, closed="left")],
     "random_state": ["random_state"],
     "max_episode_steps": [Interval(Integral, 1, None, closed="left"), None],
+    "n_envs": [Interval(Integral, 1, None, closed="left")],
+    "vectorization": [StrOptions({"sync", "async"})],
 }
 
 
 @validate_params(_ROLLOUT_CONSTRAINTS, prefer_skip_nested_validation=True)
-def rollout(policy, env, n_episodes=1, random_state=None, max_episode_steps=None):
+def rollout(policy, env, n_episodes=1, random_state=None, max_episode_steps=None, *,
+            n_envs=N_ENVS, vectorization="sync"):
     """Run a policy in an env and record its trajectories.
 
     Parameters
@@ -47,6 +57,21 @@ def rollout(policy, env, n_episodes=1, random_state=None, max_episode_steps=None
         Seeds each episode's reset.
     max_episode_steps : int, default=None
         Truncate episodes at this length (on top of the env's own limit).
+    n_envs : int, default=8
+        Envs stepped together (at most ``n_episodes``); the policy is asked
+        once per step for all of their observations. The episodes are the
+        same whatever ``n_envs`` (up to the float32 rounding of a batch in a
+        torch policy): episode ``i`` is reset with the ``i``-th seed of
+        ``random_state`` and the agent's per-episode state starts with it.
+        The default, measured on 2 cores (Pendulum-v1, 20 episodes; the
+        obstacle, 50): ``BCRegressor`` steps 2.1x (Pendulum) and 1.9x
+        (obstacle) faster at 8 envs than at 1, as fast as at 16;
+        ``DiffusionBC`` 4.4x and 4.5x, within 10 and 20 percent of 16.
+    vectorization : {"sync", "async"}, default="sync"
+        gymnasium's ``SyncVectorEnv`` (the envs step one after another in
+        this process) or ``AsyncVectorEnv`` (each env in a worker process:
+        worth it when stepping the env costs more than a process round
+        trip). An env given as a ``VectorEnv`` is used as it is.
 
     Returns
     -------
@@ -60,16 +85,17 @@ def rollout(policy, env, n_episodes=1, random_state=None, max_episode_steps=None
     >>> trajectories.successes
     array([1., 1.])
     """
-    return run_episodes(policy, env, n_episodes, random_state, max_episode_steps)
+    return run_episodes(policy, env, n_episodes, random_state, max_episode_steps, n_envs, vectorization)
 
 
 @validate_params(_ROLLOUT_CONSTRAINTS, prefer_skip_nested_validation=True)
-def evaluate_policy(policy, env, n_episodes=10, random_state=None, max_episode_steps=None):
+def evaluate_policy(policy, env, n_episodes=10, random_state=None, max_episode_steps=None, *,
+                    n_envs=N_ENVS, vectorization="sync"):
     """Return, success and length of a policy's episodes.
 
     Parameters
     ----------
-    policy, env, n_episodes, random_state, max_episode_steps
+    policy, env, n_episodes, random_state, max_episode_steps, n_envs, vectorization
         As in :func:`rollout`.
 
     Returns
@@ -87,7 +113,8 @@ def evaluate_policy(policy, env, n_episodes=10, random_state=None, max_episode_s
     ...                 random_state=0).success_rate
     1.0
     """
-    return summarise_episodes(rollout(policy, env, n_episodes, random_state, max_episode_steps))
+    return summarise_episodes(run_episodes(policy, env, n_episodes, random_state, max_episode_steps,
+                                           n_envs, vectorization))
 
 
 def summarise_episodes(trajectories):
@@ -109,8 +136,11 @@ def summarise_episodes(trajectories):
 class RolloutScorer:
     """Score a fitted policy by rolling it out; see :func:`make_rollout_scorer`."""
 
-    def __init__(self, env, n_episodes, metric, random_state, max_episode_steps):
+    def __init__(self, env, n_episodes, metric, random_state, max_episode_steps, n_envs,
+                 vectorization):
         self.env = env
+        self.n_envs = n_envs
+        self.vectorization = vectorization
         self.n_episodes = n_episodes
         self.metric = metric
         self.random_state = random_state
@@ -118,7 +148,8 @@ class RolloutScorer:
 
     def __call__(self, estimator, X=None, y=None, **kwargs):
         result = evaluate_policy(
-            estimator, self.env, self.n_episodes, self.random_state, self.max_episode_steps
+            estimator, self.env, self.n_episodes, self.random_state, self.max_episode_steps,
+            n_envs=self.n_envs, vectorization=self.vectorization,
         )
         return result[self.metric]
 
@@ -135,7 +166,8 @@ class RolloutScorer:
     prefer_skip_nested_validation=True,
 )
 def make_rollout_scorer(
-    env, n_episodes=10, metric="mean_return", random_state=0, max_episode_steps=None
+    env, n_episodes=10, metric="mean_return", random_state=0, max_episode_steps=None, *,
+    n_envs=N_ENVS, vectorization="sync",
 ):
     """A scorer that rates a fitted policy by its rollouts, for ``GridSearchCV``.
 
@@ -156,6 +188,8 @@ def make_rollout_scorer(
         Seeds the episodes.
     max_episode_steps : int, default=None
         Truncate episodes at this length.
+    n_envs, vectorization
+        As in :func:`rollout`.
 
     Returns
     -------
@@ -174,14 +208,16 @@ def make_rollout_scorer(
     >>> 0.0 <= scorer(policy, X, y) <= 1.0
     True
     """
-    return RolloutScorer(env, n_episodes, metric, random_state, max_episode_steps)
+    return RolloutScorer(env, n_episodes, metric, random_state, max_episode_steps, n_envs,
+                         vectorization)
 
 
 @validate_params(
     {**_ROLLOUT_CONSTRAINTS, "expert": [HasMethods(["predict"]), callable]},
     prefer_skip_nested_validation=True,
 )
-def compounding_error(policy, env, expert, n_episodes=10, random_state=None, max_episode_steps=None):
+def compounding_error(policy, env, expert, n_episodes=10, random_state=None, max_episode_steps=None,
+                      *, n_envs=N_ENVS, vectorization="sync"):
     """How far a policy drifts from its expert, step by step.
 
     The expert and the policy each run ``n_episodes`` episodes from the same
@@ -205,6 +241,8 @@ def compounding_error(policy, env, expert, n_episodes=10, random_state=None, max
         Seeds the resets, shared by the expert's and the policy's episodes.
     max_episode_steps : int, default=None
         Truncate episodes at this length.
+    n_envs, vectorization
+        As in :func:`rollout`.
 
     Returns
     -------
@@ -232,17 +270,17 @@ def compounding_error(policy, env, expert, n_episodes=10, random_state=None, max
     >>> float(result.cumulative_cost[-1]), float(result.action_error.max())
     (0.0, 0.0)
     """
-    env, owned = make_env(env)
+    made, owned = make_env(env)
     try:
-        check_agent_fits_env(policy, env)
-        seed = SeedStreams(random_state).seed("rollout")  # shared by both runs
-        reference = run_episodes(expert, env, n_episodes, seed, max_episode_steps)
-        agent = LabellingAgent(expert, lambda label, X, learner_act: learner_act(X), learner=policy)
-        learner = run_episodes(agent, env, n_episodes, seed, max_episode_steps)
-        space = env.action_space
+        check_agent_fits_env(policy, made)
+        space = made.action_space
     finally:
         if owned:
-            env.close()
+            made.close()
+    seed = SeedStreams(random_state).seed("rollout")  # shared by both runs
+    reference = run_episodes(expert, env, n_episodes, seed, max_episode_steps, n_envs, vectorization)
+    agent = LabellingAgent(expert, lambda labels, learned, rngs: learned, learner=policy)
+    learner = run_episodes(agent, env, n_episodes, seed, max_episode_steps, n_envs, vectorization)
     labels = np.asarray(agent.labels)
     if isinstance(space, spaces.Discrete):
         error = (labels.reshape(-1) != learner.y.reshape(-1)).astype(float)

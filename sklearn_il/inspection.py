@@ -6,7 +6,7 @@ import numpy as np
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions, validate_params
 from sklearn.utils.validation import check_array
 
-from ._rollout import action_function
+from ._rollout import predict_function
 from ._seeding import SeedStreams
 from .evaluation import compounding_error
 
@@ -20,7 +20,7 @@ def _expert_actions(expert, states, n_draws, random_state):
     episode) is reset before each of ``n_draws`` queries, so that its modes
     show; a deterministic one is queried once.
     """
-    act = action_function(expert)
+    act = predict_function(expert)
     if not hasattr(expert, "reset"):
         return np.asarray(act(states), dtype=float).reshape(len(states), 1, -1)
     draws = []

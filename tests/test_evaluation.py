@@ -12,6 +12,7 @@ from sklearn_il.envs import (
     POINT_REACH,
     WINDING_ROAD,
     ObstacleEnv,
+    ObstacleExpert,
     WindingRoadExpert,
 )
 from sklearn_il.evaluation import (
@@ -20,7 +21,7 @@ from sklearn_il.evaluation import (
     make_rollout_scorer,
     rollout,
 )
-from sklearn_il.experts import LunarLanderHeuristic
+from sklearn_il.experts import LunarLanderHeuristic, PendulumSwingUp
 
 from .conftest import FAST
 
@@ -112,3 +113,41 @@ def test_compounding_error_checks_the_policy_against_the_env(obstacle_data):
     policy = BCRegressor(hidden_layer_sizes=(8,), max_iter=2, random_state=0).fit(X, y)
     with pytest.raises(ValueError, match="2 observation features"):
         compounding_error(policy, WINDING_ROAD, WindingRoadExpert(), n_episodes=1)
+
+
+def _same_episodes(a, b, rtol=0.0):
+    """Equal Demonstrations; ``rtol`` allows a torch policy's float32 rounding."""
+    for field in ("episode_ids", "terminated", "truncated", "successes"):
+        np.testing.assert_array_equal(getattr(a, field), getattr(b, field), err_msg=field)
+    for field in ("observations", "actions", "rewards", "final_observations"):
+        np.testing.assert_allclose(getattr(a, field), getattr(b, field), rtol=rtol, atol=rtol,
+                                   err_msg=field)
+
+
+def test_episodes_do_not_depend_on_how_many_envs_run_at_once(obstacle_data):
+    X, y, groups = obstacle_data
+    policy = BCRegressor(**FAST).fit(X, y)
+    # Exactly the same for the expert (it draws a side per episode); for the
+    # torch policy up to the rounding of a batch of rows in float32.
+    for agent, rtol in ((ObstacleExpert(), 0.0), (policy, 1e-6)):
+        one = rollout(agent, OBSTACLE, n_episodes=5, random_state=0, n_envs=1)
+        assert len(np.unique(one.groups)) == 5
+        for kwargs in (dict(n_envs=2), dict(n_envs=5), dict(n_envs=16),
+                       dict(n_envs=2, vectorization="async")):
+            _same_episodes(rollout(agent, OBSTACLE, n_episodes=5, random_state=0, **kwargs), one, rtol)
+    # The expert's per-episode sides differ between episodes: each env slot's
+    # copy was reset with its own episode's seed.
+    expert = rollout(ObstacleExpert(), OBSTACLE, n_episodes=5, random_state=0, n_envs=5)
+    assert len({np.sign(expert.X[expert.groups == e][10, 1]) for e in range(5)}) == 2
+
+
+def test_truncated_episodes_and_a_users_vector_env():
+    expert = PendulumSwingUp()
+    one = rollout(expert, "Pendulum-v1", n_episodes=3, random_state=0, n_envs=1, max_episode_steps=30)
+    assert list(one.episode_lengths()) == [30, 30, 30] and one.truncated.sum() == 3
+    _same_episodes(rollout(expert, "Pendulum-v1", n_episodes=3, random_state=0, n_envs=3,
+                           max_episode_steps=30), one)
+    # A VectorEnv the user made (gymnasium's default next-step autoreset).
+    envs = gym.make_vec("Pendulum-v1", num_envs=2)
+    _same_episodes(rollout(expert, envs, n_episodes=3, random_state=0, max_episode_steps=30), one)
+    envs.close()

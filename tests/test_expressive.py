@@ -195,15 +195,18 @@ def test_autoregressive_order_coordinates_the_dimensions():
     assert evaluate_policy(joint, GATES, n_episodes=10, random_state=1).success_rate >= 0.8
 
 
-def test_rollout_executes_chunks_and_asks_again(obstacle_data):
+@pytest.mark.parametrize("n_envs", [1, 2])
+def test_rollout_executes_chunks_and_asks_again(obstacle_data, n_envs):
     X, y, groups = obstacle_data
     policy = DiffusionBC(horizon=4, n_action_steps=3, **TINY).fit(X, y, groups=groups)
     with mock.patch.object(policy, "predict_chunk", wraps=policy.predict_chunk) as spy:
-        trajectories = rollout(policy, OBSTACLE, n_episodes=2, random_state=0)
+        trajectories = rollout(policy, OBSTACLE, n_episodes=2, random_state=0, n_envs=n_envs)
     lengths = trajectories.episode_lengths()
-    assert spy.call_count == sum(-(-n // 3) for n in lengths)  # a new chunk every 3 steps
-    first = spy.call_args_list[0].args[0]
-    np.testing.assert_array_equal(trajectories.X[0], first[0])
+    asked = [call.args[0] for call in spy.call_args_list]
+    # A new chunk every 3 steps of each episode; the episodes ask together.
+    assert sum(map(len, asked)) == sum(-(-n // 3) for n in lengths)
+    assert len(asked) == (sum(-(-n // 3) for n in lengths) if n_envs == 1 else -(-max(lengths) // 3))
+    np.testing.assert_array_equal(trajectories.X[0], asked[0][0])
 
 
 def test_autoregressive_on_discrete_multidimensional_actions():

@@ -72,13 +72,22 @@ class Recorder(RegressorMixin, BaseEstimator):
         return np.zeros(len(X))
 
 
+@pytest.mark.parametrize("n_envs", [1, 3])
 @pytest.mark.parametrize("n_frames", [0, 2])
-def test_rollouts_keep_the_history_the_policy_was_trained_with(n_frames):
+def test_rollouts_keep_the_history_the_policy_was_trained_with(n_frames, n_envs):
     pipe = make_pipeline(HistoryStacker(n_frames), Recorder())
     pipe.fit(np.zeros((3, 4)), np.zeros(3), historystacker__groups=[0, 0, 0])
-    episodes = rollout(pipe, WINDING_ROAD, n_episodes=2, random_state=0, max_episode_steps=5)
-    seen = np.vstack(pipe[-1].rows_)
-    np.testing.assert_array_equal(seen, stack_history(episodes.X, episodes.groups, n_frames))
+    episodes = rollout(pipe, WINDING_ROAD, n_episodes=3, random_state=0, max_episode_steps=5,
+                       n_envs=n_envs)
+    assert set(episodes.episode_lengths()) == {5}
+    seen = pipe[-1].rows_
+    # One call per step, on the rows of every env running, each with its
+    # own episode's history.
+    assert len(seen) == 5 * 3 // n_envs and {len(rows) for rows in seen} == {n_envs}
+    steps = np.concatenate([np.arange(5)] * 3)
+    order = np.lexsort((episodes.groups, steps)) if n_envs == 3 else np.arange(15)
+    expected = stack_history(episodes.X, episodes.groups, n_frames)[order]
+    np.testing.assert_array_equal(np.vstack(seen), expected)
 
 
 def test_sequence_policy_rolls_out_on_its_own():

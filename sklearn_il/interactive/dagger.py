@@ -134,9 +134,11 @@ class DAggerWrapper(InteractiveImitation):
 
     def _make_agent(self, iteration, seed):
         beta = self._beta(iteration)
-        coins = np.random.default_rng(seed)
 
-        def choose(label, X, learner_act):
-            return label if coins.random() < beta else learner_act(X)
+        def choose(labels, learned, rngs):
+            # One coin per step of each episode, from that episode's generator.
+            expert_acts = np.array([rng.random() < beta for rng in rngs])[:, None]
+            rows = len(rngs)
+            return np.where(expert_acts, labels.reshape(rows, -1), learned.reshape(rows, -1))
 
-        return LabellingAgent(self.expert, choose, learner=self.estimator_), beta
+        return LabellingAgent(self.expert, choose, learner=self.estimator_, seed=seed), beta

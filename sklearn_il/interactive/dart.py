@@ -133,10 +133,11 @@ class DARTWrapper(InteractiveImitation):
         self.noise_covariance_ = self.alpha / (horizon * trace) * covariance
 
     def _make_agent(self, iteration, seed):
-        noise = np.random.default_rng(seed)
         covariance = self.noise_covariance_
 
-        def choose(label, X, learner_act):
-            return label + noise.multivariate_normal(np.zeros(len(covariance)), covariance)
+        def choose(labels, learned, rngs):
+            # Each episode's noise from its own generator.
+            noise = [rng.multivariate_normal(np.zeros(len(covariance)), covariance) for rng in rngs]
+            return np.asarray(labels, dtype=float).reshape(len(rngs), -1) + np.array(noise)
 
-        return LabellingAgent(self.expert, choose), 1.0
+        return LabellingAgent(self.expert, choose, seed=seed), 1.0

@@ -1,0 +1,76 @@
+"""Rollout speed: env steps per second against the env stepping alone.
+
+For each task, policies fitted on expert demonstrations (the library's
+defaults) are rolled out with ``evaluate_policy`` at ``n_envs`` 1, 4, 16
+(sync) and 16 (async). The limit, measured in the same run, is the envs
+stepping alone at the same ``n_envs``, with actions from a precomputed
+array (no policy). The columns are env steps per second and their ratio to
+that limit (targets at 16 envs, DESIGN.md §6 and issue 12: ``BCRegressor``
+>= 0.7, ``DiffusionBC`` >= 0.4).
+
+Run: ``python benchmarks/bench_rollout.py [--episodes 32]``.
+"""
+
+import argparse
+import time
+import warnings
+
+import gymnasium as gym
+import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+
+from sklearn_il import AutoregressiveBC, BCRegressor, DiffusionBC
+from sklearn_il.datasets import collect_demonstrations
+from sklearn_il.envs import OBSTACLE, ObstacleExpert
+from sklearn_il.evaluation import evaluate_policy
+from sklearn_il.experts import PendulumSwingUp
+
+warnings.filterwarnings("ignore", category=ConvergenceWarning)
+
+TASKS = {"Pendulum-v1": PendulumSwingUp, OBSTACLE: ObstacleExpert}
+POLICIES = {
+    "BCRegressor": lambda: BCRegressor(random_state=0),
+    "DiffusionBC": lambda: DiffusionBC(random_state=0),
+    "AutoregressiveBC": lambda: AutoregressiveBC(random_state=0),
+}
+SETTINGS = [(1, "sync"), (4, "sync"), (16, "sync"), (16, "async")]
+
+
+def env_limit(env_id, n_envs, vectorization, n_steps, actions):
+    """Env steps per second of ``n_envs`` envs stepping precomputed actions."""
+    make = gym.vector.AsyncVectorEnv if vectorization == "async" else gym.vector.SyncVectorEnv
+    envs = make([lambda: gym.make(env_id)] * n_envs)
+    envs.reset(seed=0)
+    batch = np.repeat(actions[:, None], n_envs, axis=1)
+    start = time.perf_counter()
+    for t in range(n_steps // n_envs):
+        envs.step(batch[t % len(batch)])
+    seconds = time.perf_counter() - start
+    envs.close()
+    return n_envs * (n_steps // n_envs) / seconds
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--episodes", type=int, default=32)
+    parser.add_argument("--demos", type=int, default=20)
+    args = parser.parse_args()
+    print(f"{'task':<22} {'policy':<17} {'n_envs':>6} {'mode':>5} {'steps/s':>9} "
+          f"{'limit':>9} {'ratio':>6}")
+    for env_id, make_expert in TASKS.items():
+        demos = collect_demonstrations(env_id, make_expert(), args.demos, random_state=0)
+        actions = demos.y[:200].reshape(-1, *gym.make(env_id).action_space.shape)
+        for name, make in POLICIES.items():
+            policy = make().fit(demos.X, demos.y, groups=demos.groups)
+            for n_envs, mode in SETTINGS:
+                start = time.perf_counter()
+                result = evaluate_policy(policy, env_id, args.episodes, random_state=1,
+                                         n_envs=n_envs, vectorization=mode)
+                rate = result.lengths.sum() / (time.perf_counter() - start)
+                limit = env_limit(env_id, n_envs, mode, int(result.lengths.sum()), actions)
+                print(f"{env_id:<22} {name:<17} {n_envs:>6} {mode:>5} {rate:>9.0f} "
+                      f"{limit:>9.0f} {rate / limit:>6.2f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
