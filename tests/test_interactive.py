@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.dummy import DummyRegressor
+from sklearn.linear_model import LinearRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -54,7 +55,8 @@ def test_the_mixing_coin_is_flipped_per_step():
     RecordActions.executed = []
     learner = DummyRegressor(strategy="constant", constant=[0.123])  # easy to spot
     dagger = DAggerWrapper(learner, lambda: RecordActions(gym.make(WINDING_ROAD)), EXPERT,
-                           beta=0.5, n_iter=1, n_episodes_per_iter=10, random_state=0)
+                           beta=0.5, n_iter=1, n_episodes_per_iter=10, random_state=0,
+                           n_envs=1)  # one env: its record is the episodes' steps alone
     dagger.fit()
     n_labels = dagger.history_[1]["n_labels"]  # the expert labels every step, whoever acts
     executed = np.array(RecordActions.executed[-n_labels:])  # round 2: the mixed one
@@ -199,3 +201,19 @@ def test_dagger_with_a_classifier_policy_on_discrete_actions():
     assert dagger.y_.dtype.kind == "i" and set(np.unique(dagger.y_)) <= {0, 1, 2, 3}
     np.testing.assert_array_equal(dagger.classes_, dagger.estimator_.classes_)
     assert dagger.predict_proba(dagger.X_[:2]).shape == (2, len(dagger.classes_))
+
+
+@pytest.mark.parametrize("wrapper", [DAggerWrapper, DARTWrapper])
+def test_rounds_do_not_depend_on_how_many_envs_run_at_once(wrapper):
+    mixing = dict(beta=0.5) if wrapper is DAggerWrapper else {}
+
+    def fitted(**engine):
+        return wrapper(LinearRegression(), WINDING_ROAD, EXPERT, n_iter=2, n_episodes_per_iter=4,
+                       random_state=0, **mixing, **engine).fit()
+
+    one = fitted(n_envs=1)
+    for engine in (dict(n_envs=3), dict(n_envs=4, vectorization="async")):
+        other = fitted(**engine)
+        np.testing.assert_array_equal(other.X_, one.X_)
+        np.testing.assert_array_equal(other.y_, one.y_)
+        np.testing.assert_array_equal(other.groups_, one.groups_)

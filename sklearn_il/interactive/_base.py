@@ -8,11 +8,11 @@ import numpy as np
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, _fit_context, clone
 from sklearn.utils import get_tags
 from sklearn.utils._available_if import available_if
-from sklearn.utils._param_validation import HasMethods, Interval
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 from tqdm.auto import tqdm
 
-from .._rollout import check_agent_fits_env, make_env, observation_width, run_episodes
+from .._rollout import N_ENVS, check_agent_fits_env, make_env, observation_width, run_episodes
 from .._seeding import SeedStreams
 from .._validation import check_groups
 
@@ -45,13 +45,15 @@ class InteractiveImitation(MetaEstimatorMixin, BaseEstimator):
         "n_iter": [Interval(Integral, 0, None, closed="left")],
         "n_episodes_per_iter": [Interval(Integral, 1, None, closed="left")],
         "max_episode_steps": [Interval(Integral, 1, None, closed="left"), None],
+        "n_envs": [Interval(Integral, 1, None, closed="left")],
+        "vectorization": [StrOptions({"sync", "async"})],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
 
     def __init__(
         self, estimator, env=None, expert=None, *, n_iter=10, n_episodes_per_iter=5,
-        max_episode_steps=None, random_state=None, verbose=0,
+        max_episode_steps=None, n_envs=N_ENVS, vectorization="sync", random_state=None, verbose=0,
     ):
         self.estimator = estimator
         self.env = env
@@ -59,6 +61,8 @@ class InteractiveImitation(MetaEstimatorMixin, BaseEstimator):
         self.n_iter = n_iter
         self.n_episodes_per_iter = n_episodes_per_iter
         self.max_episode_steps = max_episode_steps
+        self.n_envs = n_envs
+        self.vectorization = vectorization
         self.random_state = random_state
         self.verbose = verbose
 
@@ -112,8 +116,7 @@ class InteractiveImitation(MetaEstimatorMixin, BaseEstimator):
         self._reset_state()
         streams = SeedStreams(self.random_state)
         if X is None:
-            demos = run_episodes(self.expert, self.env, self.n_episodes_per_iter,
-                                 streams.seed("rollout", 1), self.max_episode_steps)
+            demos = self._run(self.expert, self.n_episodes_per_iter, streams.seed("rollout", 1))
             self._add_round(demos.X, demos.y, demos.groups, beta=1.0,
                             mean_return=float(demos.episode_returns().mean()), reset=True)
         else:
@@ -123,20 +126,24 @@ class InteractiveImitation(MetaEstimatorMixin, BaseEstimator):
             env, owned = make_env(self.env)
             try:
                 check_agent_fits_env(self.estimator_, env)
-                rounds = tqdm(range(2, self.n_iter + 2), desc=type(self).__name__,
-                              disable=not self.verbose, unit="iter")
-                for iteration in rounds:
-                    agent, beta = self._make_agent(iteration, streams.seed("agent", iteration))
-                    demos = run_episodes(agent, env, self.n_episodes_per_iter,
-                                         streams.seed("rollout", iteration), self.max_episode_steps)
-                    record = self._add_round(demos.X, np.asarray(agent.labels), demos.groups,
-                                             beta=beta, mean_return=float(demos.episode_returns().mean()))
-                    rounds.set_postfix(labels=record["n_labels_total"],
-                                       mean_return=f"{record['mean_return']:.3g}")
             finally:
                 if owned:
                     env.close()
+            rounds = tqdm(range(2, self.n_iter + 2), desc=type(self).__name__,
+                          disable=not self.verbose, unit="iter")
+            for iteration in rounds:
+                agent, beta = self._make_agent(iteration, streams.seed("agent", iteration))
+                demos = self._run(agent, self.n_episodes_per_iter, streams.seed("rollout", iteration))
+                record = self._add_round(demos.X, agent.labels, demos.groups,
+                                         beta=beta, mean_return=float(demos.episode_returns().mean()))
+                rounds.set_postfix(labels=record["n_labels_total"],
+                                   mean_return=f"{record['mean_return']:.3g}")
         return self
+
+    def _run(self, agent, n_episodes, random_state):
+        """Episodes of ``agent`` in ``env`` through the rollout engine."""
+        return run_episodes(agent, self.env, n_episodes, random_state, self.max_episode_steps,
+                            self.n_envs, self.vectorization)
 
     @_fit_context(prefer_skip_nested_validation=False)
     def partial_fit(self, X, y, groups=None):
@@ -192,7 +199,7 @@ class InteractiveImitation(MetaEstimatorMixin, BaseEstimator):
         if self.env is None:
             raise ValueError("collect_states needs an env.")
         n_episodes = self.n_episodes_per_iter if n_episodes is None else n_episodes
-        demos = run_episodes(self.estimator_, self.env, n_episodes, random_state, self.max_episode_steps)
+        demos = self._run(self.estimator_, n_episodes, random_state)
         groups = demos.groups + self._n_episodes
         if not as_frame:
             return demos.X, groups

@@ -5,7 +5,7 @@ from numbers import Real
 import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from .._rollout import LabellingAgent
+from .._rollout import N_ENVS, LabellingAgent
 from ._base import InteractiveImitation
 
 
@@ -54,6 +54,12 @@ class DAggerWrapper(InteractiveImitation):
         Episodes collected per round (and expert episodes when ``X`` is None).
     max_episode_steps : int, default=None
         Truncate collected episodes at this length.
+    n_envs : int, default=8
+        Envs stepped together while collecting, the policy and the expert
+        asked once per step for all of them; the rounds do not depend on
+        it (see :func:`~sklearn_il.evaluation.rollout`).
+    vectorization : {"sync", "async"}, default="sync"
+        gymnasium's ``SyncVectorEnv`` or ``AsyncVectorEnv`` for the envs.
     random_state : int, RandomState instance or None, default=None
         Seeds the episodes and the mixing coins.
     verbose : int, default=0
@@ -112,12 +118,15 @@ class DAggerWrapper(InteractiveImitation):
         n_iter=10,
         n_episodes_per_iter=5,
         max_episode_steps=None,
+        n_envs=N_ENVS,
+        vectorization="sync",
         random_state=None,
         verbose=0,
     ):
         super().__init__(
             estimator, env, expert, n_iter=n_iter, n_episodes_per_iter=n_episodes_per_iter,
-            max_episode_steps=max_episode_steps, random_state=random_state, verbose=verbose,
+            max_episode_steps=max_episode_steps, n_envs=n_envs, vectorization=vectorization,
+            random_state=random_state, verbose=verbose,
         )
         self.beta = beta
         self.decay = decay

@@ -6,7 +6,7 @@ import numpy as np
 from sklearn.base import is_classifier
 from sklearn.utils._param_validation import Interval
 
-from .._rollout import LabellingAgent
+from .._rollout import N_ENVS, LabellingAgent
 from ._base import InteractiveImitation
 
 
@@ -47,6 +47,12 @@ class DARTWrapper(InteractiveImitation):
         Episodes collected per round (and expert episodes when ``X`` is None).
     max_episode_steps : int, default=None
         Truncate collected episodes at this length.
+    n_envs : int, default=8
+        Envs stepped together while collecting, the policy and the expert
+        asked once per step for all of them; the rounds do not depend on
+        it (see :func:`~sklearn_il.evaluation.rollout`).
+    vectorization : {"sync", "async"}, default="sync"
+        gymnasium's ``SyncVectorEnv`` or ``AsyncVectorEnv`` for the envs.
     random_state : int, RandomState instance or None, default=None
         Seeds the episodes and the noise.
     verbose : int, default=0
@@ -103,12 +109,15 @@ class DARTWrapper(InteractiveImitation):
         n_iter=10,
         n_episodes_per_iter=5,
         max_episode_steps=None,
+        n_envs=N_ENVS,
+        vectorization="sync",
         random_state=None,
         verbose=0,
     ):
         super().__init__(
             estimator, env, expert, n_iter=n_iter, n_episodes_per_iter=n_episodes_per_iter,
-            max_episode_steps=max_episode_steps, random_state=random_state, verbose=verbose,
+            max_episode_steps=max_episode_steps, n_envs=n_envs, vectorization=vectorization,
+            random_state=random_state, verbose=verbose,
         )
         self.alpha = alpha
 
