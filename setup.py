@@ -29,6 +29,7 @@ setup(
         "test": [
             "pytest>=7",
             "pytest-xdist>=3",
+            "dask[distributed]>=2024.1",
             "hypothesis>=6",
             "matplotlib>=3.7",
             "pandas>=2",

@@ -10,8 +10,7 @@ from sklearn.pipeline import Pipeline
 
 from ._demonstrations import Demonstrations
 from ._seeding import SeedStreams
-from .policies.sequence import SequenceBC
-from .preprocessing import HistoryStacker
+from .preprocessing import stack_history
 
 # Envs stepped together by default (measured: see evaluation.rollout's n_envs).
 N_ENVS = 8
@@ -41,7 +40,7 @@ def make_env(env):
     )
 
 
-class _Actor:
+class Actor:
     """How the engine asks an agent for actions: a batch of rows at a time.
 
     ``start(env, episode, seed)`` is called when env slot ``env`` begins
@@ -60,7 +59,7 @@ class _Actor:
         pass
 
 
-class _PredictActor(_Actor):
+class PredictActor(Actor):
     """A stateless agent: one ``predict`` call on the whole batch."""
 
     def __init__(self, predict):
@@ -70,7 +69,7 @@ class _PredictActor(_Actor):
         return self.predict(X)
 
 
-class _IntentionActor(_Actor):
+class IntentionActor(Actor):
     """An expert with per-episode intentions (``reset(random_state)``).
 
     One copy per env slot, reset with its episode's seed: each copy is
@@ -91,7 +90,7 @@ class _IntentionActor(_Actor):
         ])
 
 
-class _ChunkActor(_Actor):
+class ChunkActor(Actor):
     """A policy that predicts action chunks (``DiffusionBC(horizon=k)``).
 
     Executes the first ``n_action_steps`` actions of each predicted chunk
@@ -117,40 +116,32 @@ class _ChunkActor(_Actor):
         return np.stack([self.queues[env].pop(0) for env in envs])
 
 
-class _HistoryActor(_Actor):
+class HistoryActor(Actor):
     """A policy that reads the last ``n_frames`` observations too.
 
-    Keeps them per env slot, newest first, and hands ``predict`` each
-    observation followed by its history (``HistoryStacker``'s layout); at an
-    episode's start the first observation is repeated, as in training.
+    Keeps each env slot's last ``n_frames + 1`` observations and hands
+    ``predict`` the rows :func:`~sklearn_il.preprocessing.stack_history`
+    makes of them, the layout the policy was trained on (at an episode's
+    start the first observation is repeated). ``n_features``: the width of
+    one observation, when known.
     """
 
-    def __init__(self, predict, n_frames, n_envs):
+    def __init__(self, predict, n_frames, n_envs, n_features=None):
         self.predict = predict
         self.n_frames = n_frames
-        self.frames = [None] * n_envs
+        self.n_features = n_features
+        self.frames = [[] for _ in range(n_envs)]
 
     def start(self, env, episode, seed):
-        self.frames[env] = None
+        self.frames[env] = []
 
     def act(self, X, envs):
-        rows = []
         for row, env in zip(np.asarray(X, dtype=np.float64), envs):
-            past = self.frames[env] if self.frames[env] is not None else [row] * self.n_frames
-            self.frames[env] = [row] + past[: self.n_frames]
-            rows.append(np.concatenate(self.frames[env]))
-        return self.predict(np.stack(rows))
-
-
-def _history(agent):
-    """``(predict on stacked rows, n_frames, width of one frame)`` of a history policy, or None."""
-    if isinstance(agent, Pipeline) and isinstance(agent.steps[0][1], HistoryStacker):
-        stacker = agent.steps[0][1]
-        return agent[1:].predict, stacker.n_frames, getattr(stacker, "n_features_in_", None)
-    if isinstance(agent, SequenceBC):
-        width = getattr(agent, "n_features_in_", None)
-        return agent.predict, agent.n_frames, width and width // (agent.n_frames + 1)
-    return None
+            self.frames[env] = (self.frames[env] + [row])[-(self.n_frames + 1):]
+        lengths = [len(self.frames[env]) for env in envs]
+        rows = np.concatenate([self.frames[env] for env in envs])
+        stacked = stack_history(rows, np.repeat(np.arange(len(envs)), lengths), self.n_frames)
+        return self.predict(stacked[np.cumsum(lengths) - 1])
 
 
 def predict_function(agent):
@@ -174,20 +165,28 @@ def predict_function(agent):
 
 
 def make_actor(agent, n_envs):
-    """The engine's :class:`_Actor` for ``agent`` acting in ``n_envs`` env slots."""
-    if isinstance(agent, _Actor):
+    """The engine's :class:`Actor` for ``agent`` acting in ``n_envs`` env slots.
+
+    The protocol, in this order: an agent's own ``rollout_actor(n_envs)``
+    (a policy with state: history, action chunks; a wrapper delegating to
+    its policy); for a Pipeline, its first step's
+    ``rollout_actor(n_envs, predict=rest_of_the_pipeline.predict)`` when it
+    has one (``HistoryStacker``); one copy per env slot of an expert with
+    per-episode intentions, ``reset(random_state)``; otherwise ``predict``
+    (or the callable) on the batch.
+    """
+    if isinstance(agent, Actor):
         return agent.bind(n_envs)
-    if hasattr(agent, "predict_chunk") and getattr(agent, "horizon", 1) > 1:
-        return _ChunkActor(agent, n_envs)
-    history = _history(agent)
-    if history is not None:
-        return _HistoryActor(history[0], history[1], n_envs)
+    if hasattr(agent, "rollout_actor"):
+        return agent.rollout_actor(n_envs)
+    if isinstance(agent, Pipeline) and hasattr(agent.steps[0][1], "rollout_actor"):
+        return agent.steps[0][1].rollout_actor(n_envs, predict=agent[1:].predict)
     if hasattr(agent, "reset"):
-        return _IntentionActor(agent, n_envs)
-    return _PredictActor(predict_function(agent))
+        return IntentionActor(agent, n_envs)
+    return PredictActor(predict_function(agent))
 
 
-class LabellingAgent(_Actor):
+class LabellingAgent(Actor):
     """Acts in the env and asks the expert for its action at every step.
 
     ``choose(labels, learned, rngs)`` returns the actions executed for a
@@ -264,8 +263,10 @@ def check_agent_fits_env(agent, env):
     obs_space = getattr(env, "single_observation_space", env.observation_space)
     act_space = getattr(env, "single_action_space", env.action_space)
     width = observation_width(obs_space)
-    history = _history(agent)
-    n_features = getattr(agent, "n_features_in_", None) if history is None else history[2]
+    # A history actor knows the width of one observation; otherwise the
+    # fitted width is the observation's.
+    actor = make_actor(agent, 1)
+    n_features = getattr(actor, "n_features", getattr(agent, "n_features_in_", None))
     if n_features is not None and n_features != width:
         raise ValueError(
             f"the policy was fitted on {n_features} observation features but the "

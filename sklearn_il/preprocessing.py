@@ -106,6 +106,26 @@ class HistoryStacker(TransformerMixin, BaseEstimator):
         check_groups(groups, X.shape[0])
         return self
 
+    def rollout_actor(self, n_envs, predict):
+        """How the rollout engine acts with a Pipeline that starts with this stacker.
+
+        Parameters
+        ----------
+        n_envs : int
+            Envs stepped together.
+        predict : callable
+            The rest of the Pipeline's ``predict``, on stacked rows.
+
+        Returns
+        -------
+        actor : object
+            Keeps each env's last ``n_frames`` observations and stacks them
+            as :func:`stack_history` does before calling ``predict``.
+        """
+        from ._rollout import HistoryActor  # the engine imports this module
+
+        return HistoryActor(predict, self.n_frames, n_envs, getattr(self, "n_features_in_", None))
+
     def transform(self, X, groups=None):
         """Append the history of each row.
 

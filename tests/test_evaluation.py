@@ -151,3 +151,14 @@ def test_truncated_episodes_and_a_users_vector_env():
     envs = gym.make_vec("Pendulum-v1", num_envs=2)
     _same_episodes(rollout(expert, envs, n_episodes=3, random_state=0, max_episode_steps=30), one)
     envs.close()
+
+
+def test_the_rollout_engine_imports_no_policy_class():
+    import ast
+    import inspect
+
+    import sklearn_il._rollout as engine
+
+    modules = {node.module for node in ast.walk(ast.parse(inspect.getsource(engine)))
+               if isinstance(node, ast.ImportFrom)}
+    assert not any("polic" in (m or "") or "interactive" in (m or "") for m in modules), modules

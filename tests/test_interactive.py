@@ -5,6 +5,7 @@ import gymnasium as gym
 import numpy as np
 import pandas as pd
 import pytest
+import sklearn
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.dummy import DummyRegressor
@@ -12,7 +13,7 @@ from sklearn.linear_model import LinearRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from sklearn_il import BCClassifier, BCRegressor
+from sklearn_il import BCClassifier, BCRegressor, HistoryStacker, SequenceBC
 from sklearn_il.datasets import make_winding_road
 from sklearn_il.envs import OBSTACLE, WINDING_ROAD, WindingRoadExpert
 from sklearn_il.evaluation import compounding_error, evaluate_policy
@@ -217,3 +218,24 @@ def test_rounds_do_not_depend_on_how_many_envs_run_at_once(wrapper):
         np.testing.assert_array_equal(other.X_, one.X_)
         np.testing.assert_array_equal(other.y_, one.y_)
         np.testing.assert_array_equal(other.groups_, one.groups_)
+
+
+@pytest.mark.parametrize("make_policy", [
+    lambda: BCRegressor(**TINY), lambda: SequenceBC(n_frames=2, **TINY),
+], ids=["BCRegressor", "SequenceBC"])
+def test_dagger_on_a_history_pipeline_routes_groups(make_policy):
+    with sklearn.config_context(enable_metadata_routing=True):
+        stacker = HistoryStacker(2).set_fit_request(groups=True).set_transform_request(groups=True)
+        policy = make_policy().set_fit_request(groups=False)
+        dagger = DAggerWrapper(make_pipeline(stacker, policy), WINDING_ROAD, EXPERT, n_iter=2,
+                               n_episodes_per_iter=2, n_envs=2, random_state=0).fit()
+        # The wrapper keeps the raw observations; the policy saw them stacked
+        # within each episode, and acts on each env's own history.
+        assert dagger.X_.shape[1] == 4 and dagger.estimator_[-1].n_features_in_ == 12
+        assert len(dagger.history_) == 3 and np.unique(dagger.groups_).size == 6
+        X, groups = dagger.collect_states(n_episodes=2, random_state=1)
+        one_env = dagger.set_params(n_envs=1).collect_states(n_episodes=2, random_state=1)
+        np.testing.assert_allclose(X, one_env[0], rtol=1e-6, atol=1e-6)
+    with pytest.raises(ValueError, match="groups"):  # without routing: told how to enable it
+        DAggerWrapper(make_pipeline(HistoryStacker(2), BCRegressor(**TINY)), WINDING_ROAD, EXPERT,
+                      n_iter=1, n_episodes_per_iter=1).fit()

@@ -8,11 +8,20 @@ import numpy as np
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, _fit_context, clone
 from sklearn.utils import get_tags
 from sklearn.utils._available_if import available_if
+from sklearn.utils._metadata_requests import _routing_enabled
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.metadata_routing import MetadataRouter, MethodMapping, process_routing
 from sklearn.utils.validation import check_is_fitted, validate_data
 from tqdm.auto import tqdm
 
-from .._rollout import N_ENVS, check_agent_fits_env, make_env, observation_width, run_episodes
+from .._rollout import (
+    N_ENVS,
+    check_agent_fits_env,
+    make_actor,
+    make_env,
+    observation_width,
+    run_episodes,
+)
 from .._seeding import SeedStreams
 from .._validation import check_groups
 
@@ -284,11 +293,33 @@ class InteractiveImitation(MetaEstimatorMixin, BaseEstimator):
     def _refit(self):
         # The policy gets plain arrays: the wrapper keeps the feature names
         # and checks them, so rollouts (arrays) hit the policy's fast path.
-        params = inspect.signature(self.estimator_.fit).parameters
-        if "groups" in params and self._groups_known:
+        if not self._groups_known:
+            self.estimator_.fit(self.X_, self.y_)
+        elif _routing_enabled():
+            # scikit-learn's metadata routing: groups go wherever the
+            # estimator (or a Pipeline's step) requested them.
+            routed = process_routing(self, "fit", groups=self.groups_)
+            self.estimator_.fit(self.X_, self.y_, **routed.estimator.fit)
+        elif "groups" in inspect.signature(self.estimator_.fit).parameters:
             self.estimator_.fit(self.X_, self.y_, groups=self.groups_)
         else:
             self.estimator_.fit(self.X_, self.y_)
+
+    def get_metadata_routing(self):
+        """How ``groups`` reach the policy's ``fit`` under metadata routing.
+
+        Returns
+        -------
+        routing : MetadataRouter
+            ``fit`` and ``partial_fit`` route to the estimator's ``fit``;
+            the wrapper itself uses ``groups`` (episode ids) too.
+        """
+        return (
+            MetadataRouter(owner=type(self).__name__)
+            .add_self_request(self)
+            .add(estimator=self.estimator, method_mapping=MethodMapping()
+                 .add(caller="fit", callee="fit").add(caller="partial_fit", callee="fit"))
+        )
 
     def _policy_input(self, X):
         """``X`` for the fitted policy: a float array, names checked against fit's."""
@@ -315,6 +346,22 @@ class InteractiveImitation(MetaEstimatorMixin, BaseEstimator):
     def classes_(self):
         """Class labels of a classifier policy."""
         return self.estimator_.classes_
+
+    def rollout_actor(self, n_envs):
+        """How the rollout engine acts with the fitted policy: as the policy itself does.
+
+        Parameters
+        ----------
+        n_envs : int
+            Envs stepped together.
+
+        Returns
+        -------
+        actor : object
+            The policy's own (its history or action chunks kept per env).
+        """
+        check_is_fitted(self)
+        return make_actor(self.estimator_, n_envs)
 
     def predict(self, X):
         """Predict actions with the fitted policy.

@@ -10,6 +10,7 @@ from skorch.callbacks import Callback
 from torch import nn
 
 from .._nn import PairedMSE, Standardize, mlp
+from .._rollout import ChunkActor, PredictActor
 from .._validation import episode_ends
 from ..base import ContinuousPolicy, as_numpy, fill_doc
 
@@ -340,6 +341,25 @@ class DiffusionBC(ContinuousPolicy):
             return self._to_actions(self._from_fixed_noise(obs)[:, : self.n_outputs_])
 
         return as_numpy(self._forward(X, first_action))
+
+    def rollout_actor(self, n_envs):
+        """How the rollout engine acts with this policy: a chunk at a time.
+
+        Parameters
+        ----------
+        n_envs : int
+            Envs stepped together.
+
+        Returns
+        -------
+        actor : object
+            With ``horizon > 1``, executes ``n_action_steps`` actions of each
+            env's predicted chunk (all ``horizon`` when None) before asking
+            for its next one; otherwise ``predict`` at every step.
+        """
+        if self.horizon > 1:
+            return ChunkActor(self, n_envs)
+        return PredictActor(self.predict)
 
     def predict_chunk(self, X):
         """Denoise the next ``horizon`` actions per observation.

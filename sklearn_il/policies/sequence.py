@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from .._nn import Standardize, mlp
+from .._rollout import HistoryActor
 from ..base import fill_doc
 from .bc import BCRegressor
 
@@ -160,3 +161,21 @@ class SequenceBC(BCRegressor):
     @property
     def _module_class(self):
         return partial(SequenceNet, n_frames=self.n_frames)
+
+    def rollout_actor(self, n_envs):
+        """How the rollout engine acts with this policy: with each env's own history.
+
+        Parameters
+        ----------
+        n_envs : int
+            Envs stepped together.
+
+        Returns
+        -------
+        actor : object
+            Keeps each env's last ``n_frames`` observations and stacks them
+            as ``HistoryStacker`` does before calling ``predict``.
+        """
+        width = getattr(self, "n_features_in_", None)
+        return HistoryActor(self.predict, self.n_frames, n_envs,
+                            width and width // (self.n_frames + 1))
