@@ -295,19 +295,26 @@ def check_agent_fits_env(agent, env):
         raise TypeError(f"only Box and Discrete action spaces are supported, got {act_space}.")
 
 
-def to_env_action(prediction, space):
-    """One row of a policy's prediction as an action ``space`` accepts."""
-    action = np.asarray(prediction).reshape(-1)
+def to_env_actions(predictions, space):
+    """A policy's predictions for a batch of rows as actions ``space`` accepts.
+
+    Returns an array with one action per row: int labels for a Discrete
+    space, clipped rows in the space's dtype for a Box.
+    """
+    actions = np.asarray(predictions)
+    n_rows = len(actions)
+    actions = actions.reshape(n_rows, -1)
     if isinstance(space, spaces.Discrete):
-        if action.size != 1 or action.dtype.kind not in "iuf" or action[0] != int(action[0]):
-            raise ValueError(f"expected one integer action for {space}, got {prediction!r}.")
-        value = int(action[0])
-        if not space.contains(np.int64(value)):
-            raise ValueError(f"action {value} is outside the env's {space}.")
-        return value
-    if action.size != int(np.prod(space.shape)):
-        raise ValueError(f"got {action.size} action values for the env's {space}.")
-    return clip_to_box(action, space)[0]
+        if actions.shape[1] != 1 or actions.dtype.kind not in "iuf" or (actions != actions.astype(int)).any():
+            raise ValueError(f"expected one integer action per row for {space}, got {predictions!r}.")
+        labels = actions[:, 0].astype(np.int64)
+        outside = (labels < space.start) | (labels >= space.start + space.n)
+        if outside.any():
+            raise ValueError(f"action {labels[outside][0]} is outside the env's {space}.")
+        return labels
+    if actions.shape[1] != int(np.prod(space.shape)):
+        raise ValueError(f"got {actions.shape[1]} action values per row for the env's {space}.")
+    return clip_to_box(actions, space)
 
 
 def clip_to_box(actions, space):
@@ -399,6 +406,7 @@ def run_episodes(agent, env, n_episodes, random_state=None, max_episode_steps=No
     try:
         n_slots = envs.num_envs
         act_space = envs.single_action_space
+        idle = np.asarray(_idle_action(act_space))
         check_agent_fits_env(agent, envs)
         actor = make_actor(agent, n_slots)
         seeds = [int(s) for s in SeedStreams(random_state).seeds("rollout", n_episodes)]
@@ -431,10 +439,9 @@ def run_episodes(agent, env, n_episodes, random_state=None, max_episode_steps=No
             X = flat_observations(obs, n_slots)
             running = np.flatnonzero(episode_of >= 0)
             predicted = actor.act(X[running], running)
-            actions = [_idle_action(act_space)] * n_slots
-            for slot, prediction in zip(running, predicted):
-                actions[slot] = to_env_action(prediction, act_space)
-            obs, reward, terminated, truncated, info = envs.step(np.stack(actions))
+            actions = np.repeat(idle[None], n_slots, axis=0)
+            actions[running] = to_env_actions(predicted, act_space)
+            obs, reward, terminated, truncated, info = envs.step(actions)
             steps += 1
             ended = []
             for slot in range(n_slots):
