@@ -7,6 +7,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 from sklearn.pipeline import Pipeline
+from tqdm.auto import tqdm
 
 from ._demonstrations import Demonstrations
 from ._seeding import SeedStreams
@@ -391,7 +392,7 @@ def _info_at(info, key, i):
 
 
 def run_episodes(agent, env, n_episodes, random_state=None, max_episode_steps=None,
-                 n_envs=1, vectorization="sync"):
+                 n_envs=1, vectorization="sync", verbose=0):
     """Run ``agent`` for ``n_episodes`` in ``n_envs`` envs at once; Demonstrations in episode order.
 
     Episode ``i`` is reset with the ``i``-th seed of the ``"rollout"`` stream
@@ -401,6 +402,7 @@ def run_episodes(agent, env, n_episodes, random_state=None, max_episode_steps=No
     The agent is asked once per step, for the observations of every
     running env together; a slot with no episode left steps an idle action
     whose results are dropped (gymnasium steps every sub-env together).
+    ``verbose``: a tqdm bar over the episodes.
     """
     envs, owned = make_vector_env(env, min(n_envs, n_episodes), vectorization)
     try:
@@ -434,6 +436,7 @@ def run_episodes(agent, env, n_episodes, random_state=None, max_episode_steps=No
             return envs.reset(seed=slot_seeds, options={"reset_mask": mask})[0]
 
         next_episode = 0
+        progress = tqdm(total=n_episodes, disable=not verbose, unit="episode", desc="rollout")
         obs = begin(list(range(n_slots)), first=True)
         while (episode_of >= 0).any():
             X = flat_observations(obs, n_slots)
@@ -466,8 +469,10 @@ def run_episodes(agent, env, n_episodes, random_state=None, max_episode_steps=No
                             successes[episode] = float(success)
                 if over:
                     ended.append(slot)
+                    progress.update(int(episode >= 0))
             if ended:
                 obs = begin(ended, first=False)
+        progress.close()
     finally:
         if owned:
             envs.close()

@@ -33,12 +33,13 @@ _ROLLOUT_CONSTRAINTS = {
     "max_episode_steps": [Interval(Integral, 1, None, closed="left"), None],
     "n_envs": [Interval(Integral, 1, None, closed="left")],
     "vectorization": [StrOptions({"sync", "async"})],
+    "verbose": ["verbose"],
 }
 
 
 @validate_params(_ROLLOUT_CONSTRAINTS, prefer_skip_nested_validation=True)
 def rollout(policy, env, n_episodes=1, random_state=None, max_episode_steps=None, *,
-            n_envs=N_ENVS, vectorization="sync"):
+            n_envs=N_ENVS, vectorization="sync", verbose=0):
     """Run a policy in an env and record its trajectories.
 
     Parameters
@@ -75,6 +76,8 @@ def rollout(policy, env, n_episodes=1, random_state=None, max_episode_steps=None
         this process) or ``AsyncVectorEnv`` (each env in a worker process:
         worth it when stepping the env costs more than a process round
         trip). An env given as a ``VectorEnv`` is used as it is.
+    verbose : int, default=0
+        Show a progress bar over the episodes.
 
     Returns
     -------
@@ -88,17 +91,18 @@ def rollout(policy, env, n_episodes=1, random_state=None, max_episode_steps=None
     >>> trajectories.successes
     array([1., 1.])
     """
-    return run_episodes(policy, env, n_episodes, random_state, max_episode_steps, n_envs, vectorization)
+    return run_episodes(policy, env, n_episodes, random_state, max_episode_steps, n_envs,
+                        vectorization, verbose)
 
 
 @validate_params(_ROLLOUT_CONSTRAINTS, prefer_skip_nested_validation=True)
 def evaluate_policy(policy, env, n_episodes=10, random_state=None, max_episode_steps=None, *,
-                    n_envs=N_ENVS, vectorization="sync"):
+                    n_envs=N_ENVS, vectorization="sync", verbose=0):
     """Return, success and length of a policy's episodes.
 
     Parameters
     ----------
-    policy, env, n_episodes, random_state, max_episode_steps, n_envs, vectorization
+    policy, env, n_episodes, random_state, max_episode_steps, n_envs, vectorization, verbose
         As in :func:`rollout`.
 
     Returns
@@ -117,7 +121,7 @@ def evaluate_policy(policy, env, n_episodes=10, random_state=None, max_episode_s
     1.0
     """
     return summarise_episodes(run_episodes(policy, env, n_episodes, random_state, max_episode_steps,
-                                           n_envs, vectorization))
+                                           n_envs, vectorization, verbose))
 
 
 def summarise_episodes(trajectories):

@@ -162,3 +162,10 @@ def test_the_rollout_engine_imports_no_policy_class():
     modules = {node.module for node in ast.walk(ast.parse(inspect.getsource(engine)))
                if isinstance(node, ast.ImportFrom)}
     assert not any("polic" in (m or "") or "interactive" in (m or "") for m in modules), modules
+
+
+def test_verbose_shows_progress_over_episodes(capsys):
+    rollout(ObstacleExpert(), OBSTACLE, n_episodes=3, random_state=0, verbose=1)
+    assert "3/3" in capsys.readouterr().err
+    rollout(ObstacleExpert(), OBSTACLE, n_episodes=3, random_state=0)
+    assert capsys.readouterr().err == ""
