@@ -8,7 +8,8 @@ array (no policy). The columns are env steps per second and their ratio to
 that limit (targets at 16 envs, DESIGN.md §6 and issue 12: ``BCRegressor``
 >= 0.7, ``DiffusionBC`` >= 0.4).
 
-Run: ``python benchmarks/bench_rollout.py [--episodes 32]``.
+Each figure is the median of ``--repeats`` runs, the policy's and the
+limit's alternating. Run: ``python benchmarks/bench_rollout.py [--episodes 32]``.
 """
 
 import argparse
@@ -54,6 +55,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--episodes", type=int, default=32)
     parser.add_argument("--demos", type=int, default=20)
+    parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     print(f"{'task':<22} {'policy':<17} {'n_envs':>6} {'mode':>5} {'steps/s':>9} "
           f"{'limit':>9} {'ratio':>6}")
@@ -63,11 +65,16 @@ def main():
         for name, make in POLICIES.items():
             policy = make().fit(demos.X, demos.y, groups=demos.groups)
             for n_envs, mode in SETTINGS:
-                start = time.perf_counter()
-                result = evaluate_policy(policy, env_id, args.episodes, random_state=1,
-                                         n_envs=n_envs, vectorization=mode)
-                rate = result.lengths.sum() / (time.perf_counter() - start)
-                limit = env_limit(env_id, n_envs, mode, int(result.lengths.sum()), actions)
+                # Medians of alternating repeats: a noisy shared machine
+                # affects both sides alike.
+                rates, limits = [], []
+                for _ in range(args.repeats):
+                    start = time.perf_counter()
+                    result = evaluate_policy(policy, env_id, args.episodes, random_state=1,
+                                             n_envs=n_envs, vectorization=mode)
+                    rates.append(result.lengths.sum() / (time.perf_counter() - start))
+                    limits.append(env_limit(env_id, n_envs, mode, int(result.lengths.sum()), actions))
+                rate, limit = np.median(rates), np.median(limits)
                 print(f"{env_id:<22} {name:<17} {n_envs:>6} {mode:>5} {rate:>9.0f} "
                       f"{limit:>9.0f} {rate / limit:>6.2f}", flush=True)
 
