@@ -348,17 +348,8 @@ class InteractiveImitation(MetaEstimatorMixin, BaseEstimator):
         return self.estimator_.classes_
 
     def rollout_actor(self, n_envs):
-        """How the rollout engine acts with the fitted policy: as the policy itself does.
-
-        Parameters
-        ----------
-        n_envs : int
-            Envs stepped together.
-
-        Returns
-        -------
-        actor : object
-            The policy's own (its history or action chunks kept per env).
+        """The rollout engine's actor in ``n_envs`` envs: the fitted policy's own, so
+        that its history or action chunks are kept per env.
         """
         check_is_fitted(self)
         return make_actor(self.estimator_, n_envs)

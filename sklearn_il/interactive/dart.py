@@ -48,11 +48,10 @@ class DARTWrapper(InteractiveImitation):
     max_episode_steps : int, default=None
         Truncate collected episodes at this length.
     n_envs : int, default=8
-        Envs stepped together while collecting, the policy and the expert
-        asked once per step for all of them; the rounds do not depend on
-        it (see :func:`~sklearn_il.evaluation.rollout`).
+        Envs stepped together while collecting, as in
+        :class:`~sklearn_il.interactive.DAggerWrapper`.
     vectorization : {"sync", "async"}, default="sync"
-        gymnasium's ``SyncVectorEnv`` or ``AsyncVectorEnv`` for the envs.
+        Sync or async envs, as in :class:`~sklearn_il.interactive.DAggerWrapper`.
     random_state : int, RandomState instance or None, default=None
         Seeds the episodes and the noise.
     verbose : int, default=0

@@ -343,19 +343,9 @@ class DiffusionBC(ContinuousPolicy):
         return as_numpy(self._forward(X, first_action))
 
     def rollout_actor(self, n_envs):
-        """How the rollout engine acts with this policy: a chunk at a time.
-
-        Parameters
-        ----------
-        n_envs : int
-            Envs stepped together.
-
-        Returns
-        -------
-        actor : object
-            With ``horizon > 1``, executes ``n_action_steps`` actions of each
-            env's predicted chunk (all ``horizon`` when None) before asking
-            for its next one; otherwise ``predict`` at every step.
+        """The rollout engine's actor in ``n_envs`` envs: with ``horizon > 1``, each
+        env executes ``n_action_steps`` actions of its chunk (all ``horizon``
+        when None) before its next chunk is predicted; else ``predict``.
         """
         if self.horizon > 1:
             return ChunkActor(self, n_envs)

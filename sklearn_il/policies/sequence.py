@@ -163,18 +163,8 @@ class SequenceBC(BCRegressor):
         return partial(SequenceNet, n_frames=self.n_frames)
 
     def rollout_actor(self, n_envs):
-        """How the rollout engine acts with this policy: with each env's own history.
-
-        Parameters
-        ----------
-        n_envs : int
-            Envs stepped together.
-
-        Returns
-        -------
-        actor : object
-            Keeps each env's last ``n_frames`` observations and stacks them
-            as ``HistoryStacker`` does before calling ``predict``.
+        """The rollout engine's actor in ``n_envs`` envs: each env's last ``n_frames``
+        observations kept and stacked as ``HistoryStacker`` stacks them.
         """
         width = getattr(self, "n_features_in_", None)
         return HistoryActor(self.predict, self.n_frames, n_envs,
