@@ -1,5 +1,7 @@
 """Torch building blocks shared by the policies."""
 
+import copy
+
 import math
 from functools import partial
 
@@ -131,6 +133,19 @@ class MLPPolicy(nn.Module):
 
     def forward(self, x, target=None):
         return self.body(self.obs_scaler(x))
+
+    def acting_module(self):
+        """``forward`` as one ``Sequential`` with the observation scaling folded
+        into its first layer, from the current weights: for inference, where
+        the scaling's two ops and a module call per row cost as much as a layer.
+        """
+        body = copy.deepcopy(self.body).eval()
+        first, scaler = body[0], self.obs_scaler
+        with torch.no_grad():
+            weight = first.weight.double() / scaler.scale.double()
+            first.bias.copy_(first.bias.double() - weight @ scaler.loc.double())
+            first.weight.copy_(weight)
+        return body
 
 
 def gaussian_log_prob(y, mean, std):

@@ -332,6 +332,7 @@ class BasePolicy(BaseEstimator):
             self._train(training, None if valid is None else self._rows(X, target, valid))
             self._after_training(training.X, training.y, streams.seed("game"))
         self.net_.module_.eval()
+        self._ready_to_act()
         self._record_training(epochs_before)
         return self
 
@@ -436,6 +437,29 @@ class BasePolicy(BaseEstimator):
     def __sklearn_is_fitted__(self):
         return hasattr(self, "net_")
 
+    # The inference form is rebuilt from the weights rather than pickled: a
+    # skorch net pickles its module on its own, so the copy would no longer
+    # be the net's module.
+    def __getstate__(self):
+        state = dict(super().__getstate__())
+        state.pop("_acting", None)
+        return state
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        if "net_" in self.__dict__:
+            self._ready_to_act()
+
+    def _ready_to_act(self):
+        """Keep the module's inference form (``acting_module``), if it has one, for ``_forward``.
+
+        Made once after ``fit`` and ``io.load``; ``_forward`` uses it while
+        ``net_.module_`` is the module it was made from.
+        """
+        module = self.net_.module_
+        if hasattr(module, "acting_module"):
+            self._acting = (module, module.acting_module())
+
     def _forward(self, X, decode=None):
         """Validate ``X``, run the module on it under ``inference_mode``.
 
@@ -468,6 +492,9 @@ class BasePolicy(BaseEstimator):
             X = np.array(validate_data(self, X, dtype=np.float32, reset=False), order="C")
             net = self.net_
         module, device = net.module_, net.device
+        acting = self.__dict__.get("_acting")
+        if acting is not None and acting[0] is module:
+            module = acting[1]
         with torch.inference_mode():
             x = torch.from_numpy(X)
             if device != "cpu":

@@ -296,6 +296,11 @@ class PairPolicy(MLPPolicy):
     def forward(self, x, target=None):
         return super().forward(_with_step(x))
 
+    def acting_module(self):
+        # The step is taken before the scaling: the parent's folded form
+        # would skip it. Acts as trained.
+        return self
+
 
 @fill_doc
 class InverseDynamicsRegressor(BCRegressor):

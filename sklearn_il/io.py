@@ -159,4 +159,5 @@ def load(path, device=None):
     module.load_state_dict(tensors, strict=True)
     estimator.net_ = estimator._make_net(module).initialize()
     estimator.net_.module_.eval()
+    estimator._ready_to_act()
     return estimator
