@@ -238,13 +238,6 @@ class LabellingAgent(Actor):
 GOAL_KEYS = ("observation", "desired_goal")
 
 
-def flat_observation(obs):
-    """One observation as a float64 row; a goal env's dict as (observation, desired goal)."""
-    if isinstance(obs, dict):
-        return np.concatenate([np.asarray(obs[k], dtype=np.float64).reshape(-1) for k in GOAL_KEYS])
-    return np.array(obs, dtype=np.float64).reshape(-1)  # a copy, not the env's buffer
-
-
 def observation_width(space):
     """Number of features a policy sees from observations of ``space``."""
     if isinstance(space, spaces.Box):
@@ -259,14 +252,17 @@ def observation_width(space):
     )
 
 
-def check_agent_fits_env(agent, env):
-    """Raise ``ValueError`` when a fitted policy's shapes do not match the env (or VectorEnv)."""
+def check_agent_fits_env(agent, env, actor=None):
+    """Raise ``ValueError`` when a fitted policy's shapes do not match the env (or VectorEnv).
+
+    ``actor``: the agent's actor when the caller has made it already.
+    """
     obs_space = getattr(env, "single_observation_space", env.observation_space)
     act_space = getattr(env, "single_action_space", env.action_space)
     width = observation_width(obs_space)
     # A history actor knows the width of one observation; otherwise the
     # fitted width is the observation's.
-    actor = make_actor(agent, 1)
+    actor = make_actor(agent, 1) if actor is None else actor
     n_features = getattr(actor, "n_features", getattr(agent, "n_features_in_", None))
     if n_features is not None and n_features != width:
         raise ValueError(
@@ -335,14 +331,12 @@ def _env_factory(env):
         # A registered env is remade from its spec (kwargs and wrappers
         # included); one without a spec is copied.
         return partial(gym.make, env.spec) if env.spec is not None else partial(copy.deepcopy, env)
-    return partial(_checked_factory_call, env)
+    return partial(_made_env, env)
 
 
-def _checked_factory_call(factory):
-    made = factory()
-    if not isinstance(made, gym.Env):
-        raise TypeError(f"the env factory returned {type(made).__name__}, not a gymnasium Env.")
-    return made
+def _made_env(env):
+    """:func:`make_env`'s env alone (a picklable factory for the vector envs)."""
+    return make_env(env)[0]
 
 
 def make_vector_env(env, n_envs=1, vectorization="sync"):
@@ -358,7 +352,7 @@ def make_vector_env(env, n_envs=1, vectorization="sync"):
     if isinstance(env, gym.vector.VectorEnv):
         return env, False
     if not isinstance(env, (gym.Env, str)) and not callable(env):
-        make_env(env)  # raises its TypeError
+        make_env(env)  # raises make_env's TypeError for anything else
     if isinstance(env, gym.Env) and n_envs == 1 and vectorization == "sync":
         return gym.vector.SyncVectorEnv([lambda: env], autoreset_mode="Disabled", copy=False), False
     factories = [_env_factory(env)] * n_envs
@@ -409,8 +403,8 @@ def run_episodes(agent, env, n_episodes, random_state=None, max_episode_steps=No
         n_slots = envs.num_envs
         act_space = envs.single_action_space
         idle = np.asarray(_idle_action(act_space))
-        check_agent_fits_env(agent, envs)
         actor = make_actor(agent, n_slots)
+        check_agent_fits_env(agent, envs, actor)
         seeds = [int(s) for s in SeedStreams(random_state).seeds("rollout", n_episodes)]
         rows = [{k: [] for k in ("obs", "act", "rew", "term", "trunc")} for _ in range(n_episodes)]
         finals, successes = [None] * n_episodes, [np.nan] * n_episodes
@@ -461,7 +455,8 @@ def run_episodes(agent, env, n_episodes, random_state=None, max_episode_steps=No
                         # Under SAME_STEP autoreset (a user's VectorEnv) the
                         # episode's last observation and info are kept aside.
                         last = _info_at(info, "final_obs", slot) if same_step else None
-                        finals[episode] = flat_observation(_slot_obs(obs, slot) if last is None else last)
+                        final = _slot_obs(obs, slot) if last is None else last
+                        finals[episode] = flat_observations(final, 1)[0]  # one env's: a batch of one
                         last_info = _info_at(info, "final_info", slot) if same_step else None
                         success = (_info_at(info, "is_success", slot) if last_info is None
                                    else last_info.get("is_success"))
