@@ -30,7 +30,8 @@ hook                       called                      may read                 
 =========================  ==========================  ==========================  ===========================
 
 The helpers a policy calls: ``_forward(X, decode)`` (validation and the
-fast path, then the module under ``inference_mode``), ``_hidden_sizes()``,
+fast path, then the module's inference form, its ``acting_module()`` when
+it has one, under ``inference_mode``), ``_inference_form()``, ``_hidden_sizes()``,
 ``_generator(random_state)`` (for ``sample``); on continuous policies
 ``_target_scaler``, ``_to_actions``, ``_standardise`` and
 ``_log_likelihood``.
@@ -114,15 +115,16 @@ class BatchSlicer:
 def _all_finite(X):
     """Whether a float array holds no NaN or inf.
 
-    For the few rows of a control loop a plain Python sum is several times
-    cheaper than numpy's reduction machinery, which dominates a one-row
-    predict otherwise; a NaN or inf anywhere makes the sum non-finite. (A
-    finite sum that overflows reads as non-finite: the caller then takes the
-    validating path, which judges it properly.)
+    A NaN or inf anywhere makes the sum non-finite, and a sum is the
+    cheapest reduction: in plain Python for a few values (numpy's call
+    machinery would dominate a one-row predict), else numpy's ``add``
+    without the per-element ``isfinite`` array. (A finite sum that
+    overflows reads as non-finite: the caller then takes the validating
+    path, which judges it properly.)
     """
-    if X.size <= 256:
+    if X.size <= 32:
         return math.isfinite(sum(map(sum, X.tolist())))
-    return bool(np.isfinite(X).all())
+    return math.isfinite(np.add.reduce(X, axis=None))
 
 
 def as_numpy(output):
@@ -451,17 +453,26 @@ class BasePolicy(BaseEstimator):
             self._ready_to_act()
 
     def _ready_to_act(self):
-        """Keep the module's inference form (``acting_module``), if it has one, for ``_forward``.
+        """Make and keep the module's inference form for ``_forward``: its
+        ``acting_module()`` when it has one, else the module itself.
 
-        Made once after ``fit`` and ``io.load``; ``_forward`` uses it while
-        ``net_.module_`` is the module it was made from.
+        Made once after ``fit``, ``io.load`` and unpickling, and again by
+        ``_forward`` if ``net_.module_`` has been replaced since.
         """
         module = self.net_.module_
-        if hasattr(module, "acting_module"):
-            self._acting = (module, module.acting_module())
+        form = module.acting_module() if hasattr(module, "acting_module") else module
+        self._acting = (module, form)
+        return form
+
+    def _inference_form(self):
+        """The module's inference form, kept in step with ``net_.module_``."""
+        acting = self.__dict__.get("_acting")
+        if acting is not None and acting[0] is self.net_.module_:
+            return acting[1]
+        return self._ready_to_act()
 
     def _forward(self, X, decode=None):
-        """Validate ``X``, run the module on it under ``inference_mode``.
+        """Validate ``X``, run the module's inference form on it under ``inference_mode``.
 
         ``decode`` (tensor to tensor) maps the module's output to what the
         caller returns, inside the same ``inference_mode`` block: ops on
@@ -491,10 +502,7 @@ class BasePolicy(BaseEstimator):
             check_is_fitted(self)
             X = np.array(validate_data(self, X, dtype=np.float32, reset=False), order="C")
             net = self.net_
-        module, device = net.module_, net.device
-        acting = self.__dict__.get("_acting")
-        if acting is not None and acting[0] is module:
-            module = acting[1]
+        module, device = self._inference_form(), net.device
         with torch.inference_mode():
             x = torch.from_numpy(X)
             if device != "cpu":

@@ -9,7 +9,7 @@ from sklearn.utils.validation import check_array, check_is_fitted
 from skorch.callbacks import Callback
 from torch import nn
 
-from ._nn import LipschitzLinear, MLPPolicy, Standardize, mlp
+from ._nn import InferenceMLP, LipschitzLinear, MLPPolicy, Standardize, mlp
 from ._validation import check_groups, episode_ends
 from .base import ContinuousPolicy, as_numpy, fill_doc
 from .policies.bc import BCRegressor
@@ -297,9 +297,8 @@ class PairPolicy(MLPPolicy):
         return super().forward(_with_step(x))
 
     def acting_module(self):
-        # The step is taken before the scaling: the parent's folded form
-        # would skip it. Acts as trained.
-        return self
+        # The step is taken before the scaling.
+        return InferenceMLP(self.body, self.obs_scaler, prepare=_with_step)
 
 
 @fill_doc

@@ -7,7 +7,7 @@ import torch
 from sklearn.utils._param_validation import Interval, StrOptions
 from torch import nn
 
-from .._nn import ACTIVATIONS, Standardize, mlp
+from .._nn import ACTIVATIONS, InferenceMLP, Standardize, mlp
 from ..base import ContinuousPolicy, as_numpy, fill_doc
 
 
@@ -63,6 +63,28 @@ class AutoregressiveNet(nn.Module):
             return features
         chosen = self.values.T.gather(0, target)
         return tuple(self.logits(features, k, chosen[:, :k]) for k in range(len(self.heads)))
+
+    def acting_module(self):
+        """The network for inference: see :class:`AutoregressiveInference`."""
+        return AutoregressiveInference(self)
+
+
+class AutoregressiveInference:
+    """A fitted :class:`AutoregressiveNet` for acting: called on raw
+    observations it returns the trunk's features (the observation scaling
+    folded into the first layer); :meth:`logits` runs a head. The layers
+    are :class:`~sklearn_il._nn.InferenceMLP`: no module dispatch.
+    """
+
+    def __init__(self, net):
+        self.trunk = InferenceMLP([*net.trunk[0], net.trunk[1]], net.obs_scaler)
+        self.heads = [InferenceMLP(head) for head in net.heads]
+        self.values, self.actions = net.values, net.actions
+
+    def __call__(self, x):
+        return self.trunk(x)
+
+    logits = AutoregressiveNet.logits
 
 
 class SumCrossEntropy(nn.Module):
@@ -220,7 +242,7 @@ class AutoregressiveBC(ContinuousPolicy):
                                  X=X, values=values, actions=actions, target_scaler=scaler)
 
     def _training_target(self, X, target):
-        return self._bins(target.numpy()).to(target.device)
+        return self._bins(target.cpu().numpy()).to(target.device)
 
     def _make_criterion(self):
         return SumCrossEntropy()
@@ -230,7 +252,7 @@ class AutoregressiveBC(ContinuousPolicy):
 
         Returns the chosen bins' actions, float64 of shape (n_rows, n_outputs).
         """
-        module = self.net_.module_
+        module = self._inference_form()
         previous = features.new_empty(len(features), 0)
         chosen = []
         for k in range(self.n_outputs_):
