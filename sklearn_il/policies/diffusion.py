@@ -9,7 +9,7 @@ from sklearn.utils._param_validation import Interval
 from skorch.callbacks import Callback
 from torch import nn
 
-from .._nn import PairedMSE, Standardize, mlp
+from .._nn import INPLACE_ACTIVATIONS, InferenceMLP, PairedMSE, Standardize, mlp
 from .._rollout import ChunkActor, PredictActor
 from .._validation import episode_ends
 from ..base import ContinuousPolicy, as_numpy, fill_doc
@@ -36,13 +36,13 @@ def sinusoidal_embedding(n_steps, dim):
 class Denoiser(nn.Module):
     """Predicts the noise in a noised action chunk, given observation and timestep.
 
-    An MLP on ``(observation, noised actions, timestep embedding)``. Its
-    first layer is kept as the sum of three terms, so that a sampler
-    computes the observation's term once per call, not once per step.
+    An MLP on ``(observation, noised actions, timestep embedding)``, its
+    first layer written as the sum of the three inputs' terms: the sampler
+    (:class:`DDIMSampler`) computes the observation's once per call, not
+    once per denoising step.
 
-    In training (``target`` given) it noises the target at random timesteps
-    and returns the predicted and the true noise; without a target it
-    returns the standardised observation, for the policy's sampler.
+    In training it noises the target at random timesteps and returns the
+    predicted and the true noise; acting goes through :class:`DDIMSampler`.
     """
 
     def __init__(self, n_features, n_actions, hidden_layer_sizes, activation, n_steps,
@@ -73,15 +73,87 @@ class Denoiser(nn.Module):
         w_actions = self.first.weight.split(self.widths, dim=1)[1]
         return self.rest(torch.addmm(obs_term + time_term, actions, w_actions.T))
 
-    def forward(self, x, target=None):
-        obs = self.obs_scaler(x)
-        if target is None:
-            return obs
+    def forward(self, x, target):
         t = torch.randint(len(self.alphas_cumprod), (len(x),), device=x.device)
         noise = torch.randn_like(target)
         signal = self.alphas_cumprod[t].unsqueeze(1)
         noised = signal.sqrt() * target + (1 - signal).sqrt() * noise
-        return self.denoise(*self.condition(obs, t), noised), noise
+        return self.denoise(*self.condition(self.obs_scaler(x), t), noised), noise
+
+    def acting_module(self):
+        """The sampler acting uses: see :class:`DDIMSampler`."""
+        return DDIMSampler(self)
+
+
+class DDIMSampler:
+    """A fitted denoiser's inference form: deterministic DDIM sampling.
+
+    Called on raw observations it returns their first-layer term (the
+    observation scaling folded into the layer); :meth:`denoise` turns noise
+    into standardised action chunks from that term. The timestep terms of
+    every step are computed once, the layers are plain tensors
+    (:class:`~sklearn_il._nn.InferenceMLP`), and the noise-to-clean-action
+    update is folded into the last layer: a denoising step costs a few ops
+    beyond its matrix products.
+    """
+
+    def __init__(self, denoiser):
+        with torch.no_grad():
+            w_obs, w_actions, w_time = denoiser.first.weight.detach().split(denoiser.widths, dim=1)
+            scaler = denoiser.obs_scaler
+            w_obs = w_obs.double() / scaler.scale.double()
+            bias = denoiser.first.bias.double() - w_obs @ scaler.loc.double()
+            # Transposes of (out, in) weights, as InferenceMLP keeps them.
+            self.obs_weight = w_obs.float().contiguous().T
+            self.obs_bias = bias.float()
+            self.actions_weight = w_actions.contiguous().T
+            self.time_terms = denoiser.time_embedding @ w_time.T
+            self.activation = INPLACE_ACTIVATIONS[type(denoiser.rest[0])]
+            self.hidden = InferenceMLP(denoiser.rest[1:-1])
+            last = denoiser.rest[-1]
+            self.out_weight, self.out_bias = last.weight.detach().T, last.bias.detach()
+        self.alphas_cumprod = denoiser.alphas_cumprod.tolist()
+        self._schedules = {}
+        self.low, self.high = denoiser.low, denoiser.high
+
+    def __call__(self, x):
+        return torch.addmm(self.obs_bias, x, self.obs_weight)
+
+    def denoise(self, obs_term, x, steps):
+        """DDIM from noise ``x`` through timesteps ``steps`` (then -1: clean).
+
+        Each step predicts the noise, the clean action from it (clipped to
+        the training range), and moves to the next step's noise level with
+        the noise recomputed from the clipped clean action.
+        """
+        time_rows, coefficients = self._schedule(tuple(steps))
+        # Observation plus timestep terms of every step, in one op.
+        terms = obs_term.unsqueeze(0) + time_rows.unsqueeze(1)
+        for term, (shift, beta, alpha, scale, keep) in zip(terms, coefficients):
+            h = torch.addmm(term, x, self.actions_weight)
+            h = self.hidden(h if self.activation is None else self.activation(h))
+            # clean = (x - sqrt(1 - a) eps) / sqrt(a) with eps = h W + b, in one addmm.
+            clean = torch.addmm(torch.add(x, self.out_bias, alpha=-shift), h, self.out_weight,
+                                beta=beta, alpha=alpha)
+            x = clean.clamp_(self.low, self.high).mul_(scale).add_(x, alpha=keep)
+        return x
+
+    def _schedule(self, steps):
+        """The timestep terms and the update's coefficients of each step of ``steps``."""
+        if steps not in self._schedules:
+            signal = self.alphas_cumprod + [1.0]  # index -1: the clean action
+            coefficients = []
+            for t, t_next in zip(steps[:-1], steps[1:]):
+                a, a_next = signal[t], signal[t_next]
+                # x_next = sqrt(a_next) clean + sqrt(1 - a_next) eps', with
+                # eps' = (x - sqrt(a) clean) / sqrt(1 - a) recomputed from the
+                # clipped clean action: scale * clean + keep * x.
+                keep = math.sqrt((1 - a_next) / (1 - a))
+                scale = math.sqrt(a_next) - keep * math.sqrt(a)
+                shift = math.sqrt(1 - a)
+                coefficients.append((shift, 1 / math.sqrt(a), -shift / math.sqrt(a), scale, keep))
+            self._schedules[steps] = (self.time_terms[list(steps[:-1])], coefficients)
+        return self._schedules[steps]
 
 
 class WeightEMA(Callback):
@@ -298,29 +370,16 @@ class DiffusionBC(ContinuousPolicy):
     def _callbacks(self):
         return [("ema", WeightEMA())]
 
-    def _denoise(self, obs, x):
+    def _denoise(self, obs_term, x):
         """DDIM (deterministic) from noise ``x`` to standardised action chunks."""
-        module = self.net_.module_
-        n_steps = self.n_diffusion_steps
         # "Trailing" timesteps: the first step starts at pure noise (t = T - 1).
+        n_steps = self.n_diffusion_steps
         steps = (torch.linspace(n_steps, 0, self.n_inference_steps + 1).round().long() - 1).tolist()
-        signal = module.alphas_cumprod.tolist() + [1.0]  # index -1: the clean action
-        obs_term, time_terms = module.condition(obs, steps[:-1])
-        for i, (t, t_next) in enumerate(zip(steps[:-1], steps[1:])):
-            a, a_next = signal[t], signal[t_next]
-            eps = module.denoise(obs_term, time_terms[i], x)
-            # Predicted clean action, clipped to the training range; then the
-            # DDIM step x <- sqrt(a_next) clean + sqrt(1 - a_next) eps, with
-            # eps recomputed from the clipped clean action, in fused form.
-            clean = torch.add(x, eps, alpha=-math.sqrt(1 - a)).mul_(1 / math.sqrt(a))
-            clean = clean.clamp_(module.low, module.high)
-            keep = math.sqrt((1 - a_next) / (1 - a))
-            x = clean.mul_(math.sqrt(a_next) - keep * math.sqrt(a)).add_(x, alpha=keep)
-        return x
+        return self._inference_form().denoise(obs_term, x, steps)
 
-    def _from_fixed_noise(self, obs):
+    def _from_fixed_noise(self, obs_term):
         """Standardised action chunks denoised from the noise fixed at fit time."""
-        return self._denoise(obs, self.net_.module_.noise.expand(len(obs), -1))
+        return self._denoise(obs_term, self.net_.module_.noise.expand(len(obs_term), -1))
 
     def predict(self, X):
         """Denoise one action per observation from the policy's fixed noise.
@@ -337,8 +396,8 @@ class DiffusionBC(ContinuousPolicy):
             action dimension.
         """
 
-        def first_action(obs):
-            return self._to_actions(self._from_fixed_noise(obs)[:, : self.n_outputs_])
+        def first_action(obs_term):
+            return self._to_actions(self._from_fixed_noise(obs_term)[:, : self.n_outputs_])
 
         return as_numpy(self._forward(X, first_action))
 
@@ -364,9 +423,9 @@ class DiffusionBC(ContinuousPolicy):
         chunks : ndarray of shape (n_samples, horizon, n_outputs)
         """
 
-        def chunk(obs):
-            z = self._from_fixed_noise(obs)
-            return self._to_actions(z.view(len(obs), self.horizon, self.n_outputs_))
+        def chunk(obs_term):
+            z = self._from_fixed_noise(obs_term)
+            return self._to_actions(z.view(len(obs_term), self.horizon, self.n_outputs_))
 
         return as_numpy(self._forward(X, chunk))
 
@@ -389,11 +448,11 @@ class DiffusionBC(ContinuousPolicy):
         """
         generator = self._generator(random_state)
 
-        def draw(obs):
-            n, m = len(obs), int(n_samples)
+        def draw(obs_term):
+            n, m = len(obs_term), int(n_samples)
             noise = torch.randn((n * m, len(self.net_.module_.noise)), generator=generator,
-                                device=obs.device)
-            z = self._denoise(obs.repeat_interleave(m, 0), noise)
+                                device=obs_term.device)
+            z = self._denoise(obs_term.repeat_interleave(m, 0), noise)
             return self._to_actions(z[:, : self.n_outputs_].reshape(n, m, -1))
 
         return as_numpy(self._forward(X, draw))
