@@ -292,26 +292,41 @@ def check_agent_fits_env(agent, env, actor=None):
         raise TypeError(f"only Box and Discrete action spaces are supported, got {act_space}.")
 
 
-def to_env_actions(predictions, space):
-    """A policy's predictions for a batch of rows as actions ``space`` accepts.
+def action_converter(space):
+    """A function from a policy's predictions for a batch of rows to actions ``space`` accepts.
 
-    Returns an array with one action per row: int labels for a Discrete
-    space, clipped rows in the space's dtype for a Box.
+    It returns one action per row: int labels for a Discrete space, rows
+    clipped to a Box in its dtype. What depends only on the space is worked
+    out here, once per rollout rather than once per step.
     """
-    actions = np.asarray(predictions)
-    n_rows = len(actions)
-    actions = actions.reshape(n_rows, -1)
     if isinstance(space, spaces.Discrete):
-        if actions.shape[1] != 1 or actions.dtype.kind not in "iuf" or (actions != actions.astype(int)).any():
-            raise ValueError(f"expected one integer action per row for {space}, got {predictions!r}.")
-        labels = actions[:, 0].astype(np.int64)
-        outside = (labels < space.start) | (labels >= space.start + space.n)
-        if outside.any():
-            raise ValueError(f"action {labels[outside][0]} is outside the env's {space}.")
-        return labels
-    if actions.shape[1] != int(np.prod(space.shape)):
-        raise ValueError(f"got {actions.shape[1]} action values per row for the env's {space}.")
-    return clip_to_box(actions, space)
+        start, stop = int(space.start), int(space.start + space.n)
+
+        def to_labels(predictions):
+            actions = np.asarray(predictions)
+            actions = actions.reshape(len(actions), -1)
+            if actions.shape[1] != 1 or actions.dtype.kind not in "iuf" or (actions != actions.astype(int)).any():
+                raise ValueError(f"expected one integer action per row for {space}, got {predictions!r}.")
+            labels = actions[:, 0].astype(np.int64)
+            outside = (labels < start) | (labels >= stop)
+            if outside.any():
+                raise ValueError(f"action {labels[outside][0]} is outside the env's {space}.")
+            return labels
+
+        return to_labels
+    width, shape = int(np.prod(space.shape)), (-1,) + space.shape
+
+    def to_box(predictions):
+        actions = np.asarray(predictions)
+        if actions.size != width * len(actions):
+            raise ValueError(
+                f"got {actions.size // max(len(actions), 1)} action values per row for the env's {space}."
+            )
+        # Clipped and cast in one op.
+        return np.clip(actions.reshape(shape), space.low, space.high,
+                       out=np.empty((len(actions),) + space.shape, space.dtype), casting="unsafe")
+
+    return to_box
 
 
 def clip_to_box(actions, space):
@@ -406,10 +421,14 @@ def run_episodes(agent, env, n_episodes, random_state=None, max_episode_steps=No
         actor = make_actor(agent, n_slots)
         check_agent_fits_env(agent, envs, actor)
         seeds = [int(s) for s in SeedStreams(random_state).seeds("rollout", n_episodes)]
-        rows = [{k: [] for k in ("obs", "act", "rew", "term", "trunc")} for _ in range(n_episodes)]
+        # One entry per step: the running slots' episodes and transitions;
+        # sorted into episode order at the end.
+        log = {k: [] for k in ("episode", "obs", "act", "rew", "term", "trunc")}
         finals, successes = [None] * n_episodes, [np.nan] * n_episodes
         episode_of, steps = np.full(n_slots, -1), np.zeros(n_slots, dtype=int)
         same_step = envs.metadata.get("autoreset_mode") == gym.vector.AutoresetMode.SAME_STEP
+        idle_actions = np.repeat(idle[None], n_slots, axis=0)
+        to_env_actions = action_converter(act_space)
 
         def begin(slots, first):
             """Reset ``slots`` with the next episodes' seeds (idle past the last)."""
@@ -431,56 +450,56 @@ def run_episodes(agent, env, n_episodes, random_state=None, max_episode_steps=No
 
         next_episode = 0
         progress = tqdm(total=n_episodes, disable=not verbose, unit="episode", desc="rollout")
-        obs = begin(list(range(n_slots)), first=True)
-        while (episode_of >= 0).any():
+        obs = begin(range(n_slots), first=True)
+        running = np.flatnonzero(episode_of >= 0)
+        while len(running):
             X = flat_observations(obs, n_slots)
-            running = np.flatnonzero(episode_of >= 0)
-            predicted = actor.act(X[running], running)
-            actions = np.repeat(idle[None], n_slots, axis=0)
-            actions[running] = to_env_actions(predicted, act_space)
+            if len(running) < n_slots:
+                X = X[running]
+            acted = to_env_actions(actor.act(X, running))
+            if len(running) == n_slots:
+                actions = acted
+            else:
+                actions = idle_actions.copy()
+                actions[running] = acted
             obs, reward, terminated, truncated, info = envs.step(actions)
             steps += 1
-            ended = []
-            for slot in range(n_slots):
-                over = terminated[slot] or truncated[slot] or (
-                    max_episode_steps is not None and steps[slot] >= max_episode_steps)
+            over = terminated | truncated
+            if max_episode_steps is not None:
+                over |= steps >= max_episode_steps
+            for key, value in zip(log, (episode_of[running], X, acted, reward[running],
+                                        terminated[running], (truncated | over & ~terminated)[running])):
+                log[key].append(value)
+            ended = np.flatnonzero(over)
+            for slot in ended:
                 episode = episode_of[slot]
-                if episode >= 0:
-                    trunc = bool(truncated[slot]) or (over and not terminated[slot])
-                    record = rows[episode]
-                    for key, value in zip(record, (X[slot], actions[slot], reward[slot],
-                                                   bool(terminated[slot]), trunc)):
-                        record[key].append(value)
-                    if over:
-                        # Under SAME_STEP autoreset (a user's VectorEnv) the
-                        # episode's last observation and info are kept aside.
-                        last = _info_at(info, "final_obs", slot) if same_step else None
-                        final = _slot_obs(obs, slot) if last is None else last
-                        finals[episode] = flat_observations(final, 1)[0]  # one env's: a batch of one
-                        last_info = _info_at(info, "final_info", slot) if same_step else None
-                        success = (_info_at(info, "is_success", slot) if last_info is None
-                                   else last_info.get("is_success"))
-                        if success is not None:
-                            successes[episode] = float(success)
-                if over:
-                    ended.append(slot)
-                    progress.update(int(episode >= 0))
-            if ended:
+                if episode < 0:
+                    continue
+                # Under SAME_STEP autoreset (a user's VectorEnv) the episode's
+                # last observation and info are kept aside.
+                last = _info_at(info, "final_obs", slot) if same_step else None
+                final = _slot_obs(obs, slot) if last is None else last
+                finals[episode] = flat_observations(final, 1)[0]  # one env's: a batch of one
+                last_info = _info_at(info, "final_info", slot) if same_step else None
+                success = (_info_at(info, "is_success", slot) if last_info is None
+                           else last_info.get("is_success"))
+                if success is not None:
+                    successes[episode] = float(success)
+                progress.update()
+            if len(ended):
                 obs = begin(ended, first=False)
+                running = np.flatnonzero(episode_of >= 0)
         progress.close()
     finally:
         if owned:
             envs.close()
-    return Demonstrations(
-        np.concatenate([np.array(r["obs"]).reshape(len(r["obs"]), -1) for r in rows]),
-        np.array([a for r in rows for a in r["act"]]),
-        np.concatenate([np.full(len(r["obs"]), e) for e, r in enumerate(rows)]),
-        np.array([v for r in rows for v in r["rew"]], dtype=float),
-        np.array([v for r in rows for v in r["term"]]),
-        np.array([v for r in rows for v in r["trunc"]]),
-        np.array(finals),
-        np.array(successes),
-    )
+    episodes = np.concatenate(log.pop("episode"))
+    # Stable: each episode's steps stay in the order they were taken.
+    order = np.argsort(episodes, kind="stable")
+    rows = {k: np.concatenate(v)[order] for k, v in log.items()}
+    return Demonstrations(rows["obs"], rows["act"], episodes[order], rows["rew"].astype(float),
+                          rows["term"].astype(bool), rows["trunc"].astype(bool),
+                          np.array(finals), np.array(successes))
 
 
 def _slot_obs(obs, slot):
