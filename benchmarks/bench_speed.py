@@ -1,15 +1,20 @@
 """Speed of BCRegressor against plain torch, measured in one run.
 
-Prints two ratios (targets from DESIGN.md §6):
+Prints three ratios (targets from DESIGN.md §6 and issue 12):
 
 * one-row ``predict`` latency / a bare ``nn.Sequential`` of the same layers
   on the same row (under ``inference_mode``, on a ready tensor), target <= 1.3;
+* ``predict`` on a batch of 16 rows (what the rollout engine asks with 16
+  envs) / one-row ``predict``, target <= 1.5; beside it, the same ratio for
+  the bare Sequential: the extra arithmetic of 16 rows, which no per-call
+  saving removes;
 * ``fit`` time / a hand-written torch loop with the same network, data,
   batch size, optimizer, objective and epochs, target <= 1.1, at 10k and
   1M rows (ours with ``alpha=0``: the loop has no L2 penalty).
 
-Both sides are timed in alternation and medians reported, so a noisy shared
-machine affects them alike. Run: ``python benchmarks/bench_speed.py``.
+Each pair is timed in alternation and medians reported, so a noisy shared
+machine affects both sides alike. The ``limit`` column is the bare
+Sequential, the one-row predict and the hand-written loop respectively. Run: ``python benchmarks/bench_speed.py``.
 """
 
 import argparse
@@ -84,37 +89,51 @@ def fit_ratio(n_rows, epochs, repeats):
     return float(np.median(ratios)), t_ours, t_hand
 
 
-def predict_ratio(n_calls=20000):
-    """Median one-row ``predict`` time / median bare forward time.
+def alternating_medians(first, second, n_calls):
+    """Median seconds of ``first()`` and of ``second()``, called in alternation.
 
-    Calls alternate (bare, ours, bare, ours, ...), so both sides see the
-    same machine state at every moment.
+    Both sides then see the same machine state at every moment.
     """
+    clock = time.perf_counter
+    for _ in range(500):  # warm up
+        first()
+        second()
+    first_s, second_s = np.empty(n_calls), np.empty(n_calls)
+    for i in range(n_calls):
+        t0 = clock()
+        first()
+        t1 = clock()
+        second()
+        t2 = clock()
+        first_s[i], second_s[i] = t1 - t0, t2 - t1
+    return np.median(first_s), np.median(second_s)
+
+
+def predict_ratios(n_calls=20000):
+    """One-row ``predict`` against the bare forward; batch of 16 against one row,
+    ours and the bare Sequential's."""
     X, y = make_data(2000)
     policy = ours(2).fit(X, y)
-    row = X[:1].copy()
+    row, batch = X[:1].copy(), X[:16].copy()
     # The limit: a bare Sequential of the same Linear layers and activations.
     module = nn.Sequential(*copy.deepcopy(list(policy.net_.module_.body))).eval()
     tensor = torch.as_tensor(row, dtype=torch.float32)
+    tensors = torch.as_tensor(batch, dtype=torch.float32)
 
     def bare():
         with torch.inference_mode():
             module(tensor)
 
-    clock = time.perf_counter
-    for _ in range(500):  # warm up
-        bare()
-        policy.predict(row)
-    bare_s, ours_s = np.empty(n_calls), np.empty(n_calls)
-    for i in range(n_calls):
-        t0 = clock()
-        bare()
-        t1 = clock()
-        policy.predict(row)
-        t2 = clock()
-        bare_s[i], ours_s[i] = t1 - t0, t2 - t1
-    ours_us, bare_us = 1e6 * np.median(ours_s), 1e6 * np.median(bare_s)
-    return ours_us / bare_us, ours_us, bare_us
+    def bare_batch():
+        with torch.inference_mode():
+            module(tensors)
+
+    bare_s, ours_s = alternating_medians(bare, lambda: policy.predict(row), n_calls)
+    one_s, batch_s = alternating_medians(lambda: policy.predict(row),
+                                         lambda: policy.predict(batch), n_calls)
+    bare_one_s, bare_batch_s = alternating_medians(bare, bare_batch, n_calls)
+    return (1e6 * ours_s, 1e6 * bare_s, 1e6 * batch_s, 1e6 * one_s,
+            bare_batch_s / bare_one_s)
 
 
 def main():
@@ -123,9 +142,13 @@ def main():
     args = parser.parse_args()
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; MLP {HIDDEN}, "
           f"{N_FEATURES} features, {N_ACTIONS} actions, batch {BATCH}\n")
-    ratio, ours_us, bare_us = predict_ratio()
-    print(f"{'measure':<34} {'ours':>10} {'torch':>10} {'ratio':>7} {'target':>7}")
-    print(f"{'predict, one row (µs)':<34} {ours_us:>10.1f} {bare_us:>10.1f} {ratio:>7.2f} {'<= 1.3':>7}")
+    ours_us, bare_us, batch_us, one_us, bare_batch_ratio = predict_ratios()
+    print(f"{'measure':<34} {'ours':>10} {'limit':>10} {'ratio':>7} {'target':>7}")
+    print(f"{'predict, one row (µs)':<34} {ours_us:>10.1f} {bare_us:>10.1f} "
+          f"{ours_us / bare_us:>7.2f} {'<= 1.3':>7}")
+    print(f"{'predict, 16 rows / one row (µs)':<34} {batch_us:>10.1f} {one_us:>10.1f} "
+          f"{batch_us / one_us:>7.2f} {'<= 1.5':>7}")
+    print(f"{'  bare Sequential, 16 rows / one':<34} {'':>10} {'':>10} {bare_batch_ratio:>7.2f}")
     sizes = [(10_000, 20, 5)] if args.quick else [(10_000, 20, 5), (1_000_000, 2, 3)]
     for n_rows, epochs, repeats in sizes:
         ratio, t_ours, t_hand = fit_ratio(n_rows, epochs, repeats)
