@@ -14,7 +14,7 @@ from ._rollout import (
     LabellingAgent,
     check_agent_fits_env,
     clip_to_box,
-    make_env,
+    make_vector_env,
     run_episodes,
 )
 from ._seeding import SeedStreams
@@ -24,7 +24,7 @@ __all__ = ["compounding_error", "evaluate_policy", "make_rollout_scorer", "rollo
 _METRICS = ("mean_return", "success_rate", "mean_length")
 
 # What a rollout function takes; the agent and env protocols are checked when
-# the env is made (make_env, check_agent_fits_env).
+# the env is made (make_vector_env, check_agent_fits_env).
 _ROLLOUT_CONSTRAINTS = {
     "policy": [HasMethods(["predict"]), callable],
     "env": "no_validation",
@@ -277,17 +277,18 @@ def compounding_error(policy, env, expert, n_episodes=10, random_state=None, max
     >>> float(result.cumulative_cost[-1]), float(result.action_error.max())
     (0.0, 0.0)
     """
-    made, owned = make_env(env)
+    # One set of envs for both runs; the policy is checked against it first.
+    envs, owned = make_vector_env(env, min(n_envs, n_episodes), vectorization)
     try:
-        check_agent_fits_env(policy, made)
-        space = made.action_space
+        check_agent_fits_env(policy, envs)
+        space = envs.single_action_space
+        seed = SeedStreams(random_state).seed("rollout")  # shared by both runs
+        reference = run_episodes(expert, envs, n_episodes, seed, max_episode_steps)
+        agent = LabellingAgent(expert, lambda labels, learned, rngs: learned, learner=policy)
+        learner = run_episodes(agent, envs, n_episodes, seed, max_episode_steps)
     finally:
         if owned:
-            made.close()
-    seed = SeedStreams(random_state).seed("rollout")  # shared by both runs
-    reference = run_episodes(expert, env, n_episodes, seed, max_episode_steps, n_envs, vectorization)
-    agent = LabellingAgent(expert, lambda labels, learned, rngs: learned, learner=policy)
-    learner = run_episodes(agent, env, n_episodes, seed, max_episode_steps, n_envs, vectorization)
+            envs.close()
     labels = np.asarray(agent.labels)
     if isinstance(space, spaces.Discrete):
         error = (labels.reshape(-1) != learner.y.reshape(-1)).astype(float)
