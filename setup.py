@@ -24,6 +24,9 @@ setup(
     ],
     extras_require={
         "plot": ["matplotlib>=3.7"],
+        # Demonstrations from and to DataFrames, parquet and Minari datasets
+        # (arrow storage; hdf5 for datasets written with Minari's default).
+        "data": ["pandas>=2", "pyarrow>=14", "minari[arrow,hdf5]>=0.5"],
         "box2d": ["gymnasium[box2d]>=1.0"],
         "mujoco": ["gymnasium[mujoco]>=1.0"],
         "test": [
@@ -33,6 +36,8 @@ setup(
             "hypothesis>=6",
             "matplotlib>=3.7",
             "pandas>=2",
+            "pyarrow>=14",
+            "minari[arrow]>=0.5",
             "gymnasium[box2d,mujoco]>=1.0",
         ],
         "docs": [

@@ -3,6 +3,7 @@
 import numpy as np
 from sklearn.model_selection import GroupShuffleSplit
 
+from . import _formats
 from ._validation import check_groups, episode_starts
 
 
@@ -26,6 +27,10 @@ class Demonstrations:
     successes : array-like of shape (n_episodes,), default=None
         Whether each episode succeeded (``info["is_success"]`` at its end);
         NaN where the env did not say.
+    observation_names, action_names : list of str, default=None
+        Names of the observation features and of the action dimensions
+        (the columns of a DataFrame they came from); :meth:`to_dataframe`
+        uses them.
 
     Attributes
     ----------
@@ -56,6 +61,9 @@ class Demonstrations:
         truncated=None,
         final_observations=None,
         successes=None,
+        *,
+        observation_names=None,
+        action_names=None,
     ):
         self.observations = np.asarray(observations)
         if self.observations.ndim != 2:
@@ -86,6 +94,19 @@ class Demonstrations:
         self.successes = np.asarray(successes, dtype=float)
         if self.successes.shape != (n_episodes,):
             raise ValueError(f"successes must have one entry per episode ({n_episodes}).")
+        self.observation_names = self._check_names(
+            observation_names, self.observations.shape[1], "observation_names")
+        self.action_names = self._check_names(
+            action_names, int(np.prod(self.actions.shape[1:], dtype=int)), "action_names")
+
+    @staticmethod
+    def _check_names(names, n, name):
+        if names is None:
+            return None
+        names = [str(v) for v in ([names] if isinstance(names, str) else names)]
+        if len(names) != n:
+            raise ValueError(f"{name} has {len(names)} names for {n} columns.")
+        return names
 
     @staticmethod
     def _per_step(values, n, name, default, dtype):
@@ -159,6 +180,8 @@ class Demonstrations:
             self.truncated[rows],
             None if self.final_observations is None else self.final_observations[episodes],
             self.successes[episodes],
+            observation_names=self.observation_names,
+            action_names=self.action_names,
         )
 
     def split(self, test_size=0.2, random_state=None):
@@ -200,4 +223,112 @@ class Demonstrations:
             np.concatenate([p.truncated for p in parts]),
             None if any(f is None for f in finals) else np.concatenate(finals),
             np.concatenate([p.successes for p in parts]),
+            observation_names=parts[0].observation_names,
+            action_names=parts[0].action_names,
         )
+
+    # ------------------------------------------------------- data in and out
+    def to_dataframe(self):
+        """The demonstrations in long format: one row per step.
+
+        Returns
+        -------
+        df : pandas.DataFrame
+            Columns ``episode``, ``step`` (0 at each episode's start), the
+            observations (``observation_names``, else ``obs_0``, ...), the
+            actions (``action_names``, else ``action`` or ``action_0``, ...),
+            ``reward``, ``terminated`` and ``truncated``. The per-episode
+            final observations and successes are not in it; :meth:`save`
+            keeps them.
+        """
+        return _formats.to_dataframe(self)
+
+    @classmethod
+    def from_dataframe(cls, df, observation_columns, action_columns, episode_column,
+                       step_column=None, reward_column=None, terminated_column=None,
+                       truncated_column=None):
+        """Demonstrations from a long-format DataFrame, one row per step.
+
+        Parameters
+        ----------
+        df : pandas.DataFrame
+        observation_columns, action_columns : str or list of str
+            The observation features and the action dimensions. Their names
+            travel: ``observation_names`` and ``action_names``. One action
+            column gives 1-D actions.
+        episode_column : str
+            Episode id of each row (numbers or strings).
+        step_column : str, default=None
+            Time step of each row within its episode: the rows are sorted by
+            episode, then step. Without it the rows must be in time order
+            with each episode's rows contiguous; a ``ValueError`` names an
+            episode that is not.
+        reward_column, terminated_column, truncated_column : str, default=None
+            Per-step rewards and end-of-episode flags (zeros and False when None).
+
+        Returns
+        -------
+        demos : Demonstrations
+        """
+        return _formats.from_dataframe(cls, df, observation_columns, action_columns, episode_column,
+                                       step_column, reward_column, terminated_column,
+                                       truncated_column)
+
+    def save(self, path):
+        """Write the demonstrations to a ``.parquet`` or ``.npz`` file, atomically.
+
+        Every array round-trips exactly through :meth:`load`, dtypes and the
+        per-episode final observations and successes included. A parquet
+        file holds the :meth:`to_dataframe` table (readable by any parquet
+        tool), the rest in its JSON metadata.
+
+        Parameters
+        ----------
+        path : str or path-like
+            Ends in ``.parquet`` or ``.npz``; its folder must exist.
+        """
+        _formats.save(self, path)
+
+    def to_minari(self, dataset_id, env, **metadata):
+        """Write the demonstrations as a local Minari dataset.
+
+        The dataset (in ``MINARI_DATASETS_PATH``, by default
+        ``~/.minari/datasets``) holds each episode's observations with its
+        final one, actions, rewards, terminations and truncations;
+        ``minari.load_dataset``, :func:`~sklearn_il.datasets.load_minari`
+        and d3rlpy's Minari loader read it. Nothing is uploaded.
+
+        Parameters
+        ----------
+        dataset_id : str
+            Minari's ``(namespace/)(env_name/)dataset_name-v(version)``.
+        env : str, gymnasium.Env or gymnasium.envs.registration.EnvSpec
+            The env the demonstrations come from; it must have a spec (a
+            registered env), which the dataset stores so that
+            ``recover_environment`` can remake it. Observations that are not
+            the env's Box (a goal env's dict, flattened) are stored as the
+            flat rows.
+        **metadata
+            Passed to ``minari.create_dataset_from_buffers`` (``author``,
+            ``description``, ``code_permalink``, ...).
+
+        Returns
+        -------
+        dataset : minari.MinariDataset
+        """
+        return _formats.to_minari(self, dataset_id, env, **metadata)
+
+    @classmethod
+    def load(cls, path):
+        """Read demonstrations written by :meth:`save`; no code in the file is run.
+
+        Parameters
+        ----------
+        path : str or path-like
+            A ``.parquet`` or ``.npz`` file.
+
+        Returns
+        -------
+        demos : Demonstrations
+        """
+        return _formats.load(cls, path)

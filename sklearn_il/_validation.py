@@ -64,7 +64,7 @@ def check_groups(groups, n_samples, *, required_by=None):
     if n_samples > 1:
         ids, n_runs = np.unique(groups[episode_starts(groups)], return_counts=True)
         if (n_runs > 1).any():
-            episode = ids[n_runs > 1][0]
+            episode = ids[n_runs > 1][0].item()
             raise ValueError(
                 f"groups: the rows of episode {episode!r} are split into "
                 f"{n_runs[n_runs > 1][0]} separate runs. The rows of one episode "

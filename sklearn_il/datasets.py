@@ -2,13 +2,14 @@
 
 from sklearn.utils import Bunch
 
-from . import envs
+from . import _formats, envs
 from ._demonstrations import Demonstrations
 from ._rollout import N_ENVS, run_episodes
 
 __all__ = [
     "Demonstrations",
     "collect_demonstrations",
+    "load_minari",
     "make_gates",
     "make_obstacle",
     "make_point_reach",
@@ -52,6 +53,65 @@ def collect_demonstrations(env, expert, n_episodes, random_state=None, max_episo
     """
     return run_episodes(expert, env, n_episodes, random_state, max_episode_steps, n_envs,
                         vectorization)
+
+
+def load_minari(dataset_id_or_path, *, return_X_y=False, download=False):
+    """Load a Minari dataset: demonstrations from the Farama Foundation's format.
+
+    Read from the local Minari folder (``MINARI_DATASETS_PATH``, by default
+    ``~/.minari/datasets``) or from a dataset's folder; the network is used
+    only with ``download=True``. A goal env's dict observations are
+    flattened as the rollout tools flatten them (``observation`` then
+    ``desired_goal``), so a policy fitted on the rows acts in the env as is.
+
+    Parameters
+    ----------
+    dataset_id_or_path : str or path-like
+        A Minari dataset id (``"D4RL/pen/expert-v2"``), or the path of a
+        dataset's folder (the one holding ``data/``).
+    return_X_y : bool, default=False
+        Return ``(X, y, groups)`` instead of a Bunch.
+    download : bool, default=False
+        Fetch the dataset from the Minari server when it is not local.
+
+    Returns
+    -------
+    data : Bunch
+        ``data``, ``target``, ``groups`` (X, y and episode ids),
+        ``demonstrations`` (a :class:`Demonstrations`, final observations
+        included), ``env_spec`` (the env's gymnasium spec, None if the
+        dataset has none), ``recover_environment`` (Minari's, a callable
+        making the env when it is installed) and ``dataset`` (the
+        ``minari.MinariDataset``).
+    (X, y, groups) : tuple of ndarray
+        With ``return_X_y=True``.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> from sklearn_il.datasets import collect_demonstrations, load_minari
+    >>> from sklearn_il.envs import OBSTACLE, ObstacleExpert
+    >>> os.environ["MINARI_DATASETS_PATH"] = tempfile.mkdtemp()
+    >>> demos = collect_demonstrations(OBSTACLE, ObstacleExpert(), 3, random_state=0)
+    >>> _ = demos.to_minari("sklearn_il/obstacle/expert-v0", env=OBSTACLE,
+    ...                     author="me", author_email="me@example.com",
+    ...                     code_permalink="https://example.com", description="doc")
+    >>> X, y, groups = load_minari("sklearn_il/obstacle/expert-v0", return_X_y=True)
+    >>> X.shape, len(set(groups))
+    ((90, 2), 3)
+    """
+    demos, dataset = _formats.load_minari(Demonstrations, dataset_id_or_path, download)
+    if return_X_y:
+        return demos.X, demos.y, demos.groups
+    return Bunch(
+        data=demos.X,
+        target=demos.y,
+        groups=demos.groups,
+        demonstrations=demos,
+        env_spec=dataset.env_spec,
+        recover_environment=dataset.recover_environment,
+        dataset=dataset,
+    )
 
 
 def _make_task(env_id, expert, n_episodes, random_state, return_X_y):

@@ -28,9 +28,11 @@ _TASKS = {
     WINDING_ROAD: (WindingRoadEnv, 200),
     POINT_REACH: (PointReachEnv, 50),
 }
+# Entry points as "module:Class" strings: a spec then serialises (Minari
+# datasets store it, and recover the env from it).
 for _id, (_cls, _steps) in _TASKS.items():
     if _id not in gym.registry:
-        gym.register(_id, entry_point=_cls, max_episode_steps=_steps)
+        gym.register(_id, entry_point=f"{_cls.__module__}:{_cls.__name__}", max_episode_steps=_steps)
 
 __all__ = [
     "GATES",
