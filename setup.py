@@ -20,6 +20,8 @@ setup(
         "gymnasium>=1.0",
         "imbalanced-learn>=0.13",
         "safetensors>=0.4",
+        # io.dump/load of Pipelines and interactive wrappers (trusted types).
+        "skops>=0.10",
         "tqdm>=4.60",
     ],
     extras_require={
