@@ -34,8 +34,9 @@ __all__ = ["dump", "load"]
 
 _FORMAT = "sklearn_il.policy/1"
 _WORKFLOW_FORMAT = "sklearn_il.workflow/1"
-# Where a workflow's types may come from (top-level packages).
-_TRUSTED_PACKAGES = {"sklearn", "imblearn", "sklearn_il", "numpy", "scipy"}
+# Where a workflow's types may come from (top-level packages; pathlib for
+# a checkpoint's path).
+_TRUSTED_PACKAGES = {"sklearn", "imblearn", "sklearn_il", "numpy", "scipy", "pathlib"}
 # A fitted policy's place in a workflow's skops tree.
 _POLICY_MARKER = "__sklearn_il_policy__"
 

@@ -148,3 +148,40 @@ def test_dump_names_what_cannot_be_written_safely(tmp_path, obstacle_data):
     with pytest.raises(TypeError, match="cannot be written safely"):
         dump(session, tmp_path / "session.zip")
     assert not (tmp_path / "session.zip").exists()
+
+
+def test_a_killed_run_resumes_from_its_checkpoint(tmp_path, obstacle_data):
+    X, y, groups = obstacle_data
+    checkpoint = tmp_path / "run.zip"
+    # The run is killed once its checkpoint holds the initial data and one round.
+    script = f"""
+import numpy as np
+from sklearn_il import BCRegressor, DAggerWrapper
+from sklearn_il.datasets import make_obstacle
+from sklearn_il.envs import OBSTACLE, ObstacleExpert
+from tests.conftest import FAST
+X, y, groups = make_obstacle(n_episodes=6, random_state=0)
+DAggerWrapper(BCRegressor(**FAST), OBSTACLE, ObstacleExpert(), n_iter=200, n_episodes_per_iter=2,
+              n_envs=2, random_state=0, checkpoint={str(checkpoint)!r}).fit(X, y, groups=groups)
+"""
+    run = subprocess.Popen([sys.executable, "-c", script], cwd=os.path.dirname(os.path.dirname(__file__)))
+    try:
+        while True:
+            assert run.poll() is None, "the run ended before it was killed"
+            if checkpoint.exists() and len(load(checkpoint).history_) >= 2:
+                break
+    finally:
+        run.kill()
+        run.wait()
+    rounds_done = len(load(checkpoint).history_)
+    assert 2 <= rounds_done < 201
+    n_iter = rounds_done + 1  # resume, and run two rounds more
+    resumed = _dagger(n_iter=n_iter, checkpoint=checkpoint).fit(X, y, groups=groups)
+    uninterrupted = _dagger(n_iter=n_iter).fit(X, y, groups=groups)
+    assert len(resumed.history_) == n_iter + 1
+    np.testing.assert_equal(resumed.history_, uninterrupted.history_)
+    for name in ("X_", "y_", "groups_"):
+        np.testing.assert_array_equal(getattr(resumed, name), getattr(uninterrupted, name))
+    # Another run's checkpoint is not taken for this one's.
+    with pytest.raises(ValueError, match="different DAggerWrapper"):
+        _dagger(n_iter=n_iter, checkpoint=checkpoint).fit(X[:50], y[:50], groups=groups[:50])

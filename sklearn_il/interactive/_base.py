@@ -2,6 +2,7 @@
 
 import copy
 import inspect
+import os
 from numbers import Integral
 
 import numpy as np
@@ -57,12 +58,14 @@ class InteractiveImitation(MetaEstimatorMixin, BaseEstimator):
         "n_envs": [Interval(Integral, 1, None, closed="left")],
         "vectorization": [StrOptions({"sync", "async"})],
         "random_state": ["random_state"],
+        "checkpoint": [str, os.PathLike, None],
         "verbose": ["verbose"],
     }
 
     def __init__(
         self, estimator, env=None, expert=None, *, n_iter=10, n_episodes_per_iter=5,
-        max_episode_steps=None, n_envs=N_ENVS, vectorization="sync", random_state=None, verbose=0,
+        max_episode_steps=None, n_envs=N_ENVS, vectorization="sync", random_state=None,
+        checkpoint=None, verbose=0,
     ):
         self.estimator = estimator
         self.env = env
@@ -73,6 +76,7 @@ class InteractiveImitation(MetaEstimatorMixin, BaseEstimator):
         self.n_envs = n_envs
         self.vectorization = vectorization
         self.random_state = random_state
+        self.checkpoint = checkpoint
         self.verbose = verbose
 
     def __sklearn_tags__(self):
@@ -122,23 +126,25 @@ class InteractiveImitation(MetaEstimatorMixin, BaseEstimator):
         self : object
         """
         self._check_params(X, y, collecting=True)
-        self._reset_state()
         streams = SeedStreams(self.random_state)
-        if X is None:
-            demos = self._run(self.expert, self.n_episodes_per_iter, streams.seed("rollout", 1))
-            self._add_round(demos.X, demos.y, demos.groups, beta=1.0,
-                            mean_return=float(demos.episode_returns().mean()), reset=True)
-        else:
-            self._add_round(X, y, groups, beta=1.0, mean_return=np.nan, reset=True)
+        if not self._resume(X):
+            self._reset_state()
+            if X is None:
+                demos = self._run(self.expert, self.n_episodes_per_iter, streams.seed("rollout", 1))
+                self._add_round(demos.X, demos.y, demos.groups, beta=1.0,
+                                mean_return=float(demos.episode_returns().mean()), reset=True)
+            else:
+                self._add_round(X, y, groups, beta=1.0, mean_return=np.nan, reset=True)
+        first = len(self.history_) + 1  # the next round (past a checkpoint's)
 
-        if self.n_iter:
+        if self.n_iter >= first - 1:
             env, owned = make_env(self.env)
             try:
                 check_agent_fits_env(self.estimator_, env)
             finally:
                 if owned:
                     env.close()
-            rounds = tqdm(range(2, self.n_iter + 2), desc=type(self).__name__,
+            rounds = tqdm(range(first, self.n_iter + 2), desc=type(self).__name__,
                           disable=not self.verbose, unit="iter")
             for iteration in rounds:
                 agent, beta = self._make_agent(iteration, streams.seed("agent", iteration))
@@ -148,6 +154,39 @@ class InteractiveImitation(MetaEstimatorMixin, BaseEstimator):
                 rounds.set_postfix(labels=record["n_labels_total"],
                                    mean_return=f"{record['mean_return']:.3g}")
         return self
+
+    def _resume(self, X):
+        """Take the state of the ``checkpoint`` file, if there is one; whether it did.
+
+        Round ``i``'s episodes and coins are seeded by ``i``, so the rounds
+        run after resuming are those an uninterrupted ``fit`` would run.
+        """
+        if self.checkpoint is None or not os.path.exists(self.checkpoint):
+            return False
+        from ..io import load
+
+        saved = load(self.checkpoint)
+        first_rows = saved.history_[0]["n_labels"] if type(saved) is type(self) else 0
+        # Parameters that do not change the rounds may differ (n_iter: run more).
+        free = {"n_iter", "n_envs", "vectorization", "checkpoint", "verbose"}
+        mine = {k: v for k, v in self.get_params().items() if k not in free}
+        if not (type(saved) is type(self)
+                and _same_params({k: v for k, v in saved.get_params().items() if k not in free}, mine)
+                and (X is None or np.array_equal(np.asarray(X, dtype=float),
+                                                 saved.X_[:first_rows]))):
+            raise ValueError(
+                f"the checkpoint {self.checkpoint} was written by a different "
+                f"{type(saved).__name__} (other parameters or initial data); remove it, or "
+                "pass another checkpoint path, to start afresh."
+            )
+        self.__dict__.update({k: v for k, v in vars(saved).items() if k not in self.get_params()})
+        return True
+
+    def _save_checkpoint(self):
+        if self.checkpoint is not None:
+            from ..io import dump
+
+            dump(self, self.checkpoint)
 
     def _run(self, agent, n_episodes, random_state):
         """Episodes of ``agent`` in ``env`` through the rollout engine."""
@@ -275,6 +314,7 @@ class InteractiveImitation(MetaEstimatorMixin, BaseEstimator):
             "mean_return": mean_return,
         }
         self.history_.append(record)
+        self._save_checkpoint()
         return record
 
     def _check_env_width(self, X):
@@ -392,3 +432,21 @@ class InteractiveImitation(MetaEstimatorMixin, BaseEstimator):
         """The policy's ``score(X, y)`` (R² or accuracy on actions)."""
         X = self._policy_input(X)
         return self.estimator_.score(X, y, sample_weight=sample_weight)
+
+
+def _same_params(a, b):
+    """Whether two ``get_params()`` dicts describe the same wrapper: estimators
+    by type and parameters, other objects (experts, envs) by type and, when
+    they compare by value, by value."""
+    if a.keys() != b.keys():
+        return False
+    for key in a:
+        x, y = a[key], b[key]
+        if type(x) is not type(y):
+            return False
+        if hasattr(x, "get_params"):
+            if not _same_params(x.get_params(deep=False), y.get_params(deep=False)):
+                return False
+        elif isinstance(x, (int, float, str, bool, tuple, type(None))) and x != y:
+            return False
+    return True

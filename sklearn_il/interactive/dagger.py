@@ -62,6 +62,14 @@ class DAggerWrapper(InteractiveImitation):
         gymnasium's ``SyncVectorEnv`` or ``AsyncVectorEnv`` for the envs.
     random_state : int, RandomState instance or None, default=None
         Seeds the episodes and the mixing coins.
+    checkpoint : str or path-like, default=None
+        A file the wrapper is written to (with :func:`sklearn_il.io.dump`)
+        after every round, ``partial_fit`` included. If it exists when
+        ``fit`` starts, and was written by a wrapper with the same
+        parameters (``n_iter``, ``n_envs``, ``vectorization`` and
+        ``verbose`` aside) and initial data, ``fit`` resumes after its last
+        round, with the rounds an uninterrupted run would have collected: a
+        crash loses at most the round in progress. Written atomically.
     verbose : int, default=0
         Show a progress bar over rounds with the latest return.
 
@@ -121,12 +129,13 @@ class DAggerWrapper(InteractiveImitation):
         n_envs=N_ENVS,
         vectorization="sync",
         random_state=None,
+        checkpoint=None,
         verbose=0,
     ):
         super().__init__(
             estimator, env, expert, n_iter=n_iter, n_episodes_per_iter=n_episodes_per_iter,
             max_episode_steps=max_episode_steps, n_envs=n_envs, vectorization=vectorization,
-            random_state=random_state, verbose=verbose,
+            random_state=random_state, checkpoint=checkpoint, verbose=verbose,
         )
         self.beta = beta
         self.decay = decay

@@ -54,6 +54,9 @@ class DARTWrapper(InteractiveImitation):
         Sync or async envs, as in :class:`~sklearn_il.interactive.DAggerWrapper`.
     random_state : int, RandomState instance or None, default=None
         Seeds the episodes and the noise.
+    checkpoint : str or path-like, default=None
+        Written after every round; ``fit`` resumes from it, as in
+        :class:`~sklearn_il.interactive.DAggerWrapper`.
     verbose : int, default=0
         Show a progress bar over rounds with the latest return.
 
@@ -111,12 +114,13 @@ class DARTWrapper(InteractiveImitation):
         n_envs=N_ENVS,
         vectorization="sync",
         random_state=None,
+        checkpoint=None,
         verbose=0,
     ):
         super().__init__(
             estimator, env, expert, n_iter=n_iter, n_episodes_per_iter=n_episodes_per_iter,
             max_episode_steps=max_episode_steps, n_envs=n_envs, vectorization=vectorization,
-            random_state=random_state, verbose=verbose,
+            random_state=random_state, checkpoint=checkpoint, verbose=verbose,
         )
         self.alpha = alpha
 
