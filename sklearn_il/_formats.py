@@ -196,22 +196,31 @@ def _read_parquet(cls, path):
         raise ValueError(f"{path.name} was not written by Demonstrations.save; read it with "
                          "pandas and use Demonstrations.from_dataframe.")
     meta = json.loads(raw)
-    df = table.to_pandas()
-    demos_kwargs = {}
+    # Column by column from arrow into the arrays (no DataFrame in between):
+    # at most the table and the arrays in memory at once.
+    column = lambda name: table.column(name).to_numpy()  # noqa: E731
+
+    def block(names, dtype):
+        out = np.empty((table.num_rows, len(names)), dtype=dtype)
+        for j, name in enumerate(names):
+            out[:, j] = column(name)
+        return out
+
+    episode_data = {}
     for key in _EPISODE_FIELDS:
         if key in meta:
             field = meta[key]
-            demos_kwargs[key] = np.asarray(field["values"], dtype=field["dtype"]).reshape(field["shape"])
-    actions = df[meta["action_columns"]].to_numpy().astype(meta["actions"]["dtype"])
+            episode_data[key] = np.asarray(field["values"], dtype=field["dtype"]).reshape(field["shape"])
+    actions = block(meta["action_columns"], meta["actions"]["dtype"])
     obs_named, act_named = meta["named"]
     return cls(
-        df[meta["observation_columns"]].to_numpy().astype(meta["observations_dtype"]),
-        actions.reshape((len(df), *meta["actions"]["shape"])),
-        _episode_ids(df["episode"].to_numpy(), "episode"),
-        df["reward"].to_numpy(), df["terminated"].to_numpy(), df["truncated"].to_numpy(),
+        block(meta["observation_columns"], meta["observations_dtype"]),
+        actions.reshape((table.num_rows, *meta["actions"]["shape"])),
+        _episode_ids(column("episode"), "episode"),
+        column("reward"), column("terminated"), column("truncated"),
         observation_names=meta["observation_columns"] if obs_named else None,
         action_names=meta["action_columns"] if act_named else None,
-        **demos_kwargs,
+        **episode_data,
     )
 
 
@@ -248,6 +257,14 @@ def to_minari(demos, dataset_id, env, **metadata):
     import minari
     from minari.data_collector import EpisodeBuffer
 
+    from minari.dataset.minari_dataset import parse_dataset_id
+
+    try:
+        parse_dataset_id(dataset_id)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"dataset_id={dataset_id!r} is not a Minari id: "
+                         "(namespace/)(env_name/)dataset_name-v(version), e.g. "
+                         "'me/obstacle/expert-v0'.") from exc
     if demos.final_observations is None:
         raise ValueError("to_minari needs each episode's final observation (Minari stores "
                          "n + 1 observations per episode of n steps); these demonstrations "

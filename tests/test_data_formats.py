@@ -170,6 +170,8 @@ def test_minari_goal_env_rows_are_the_rollouts_flat_rows(minari_root):
 def test_minari_errors(demos, minari_root):
     with pytest.raises(ValueError, match="download=True"):
         load_minari("nobody/nothing/here-v0")
+    with pytest.raises(ValueError, match="not a Minari id"):
+        demos.to_minari("no-version", env=OBSTACLE, **METADATA)
     no_finals = Demonstrations(demos.X, demos.y, demos.groups)
     with pytest.raises(ValueError, match="final observation"):
         no_finals.to_minari("sklearn_il/obstacle/none-v0", env=OBSTACLE, **METADATA)
