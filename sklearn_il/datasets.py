@@ -101,31 +101,20 @@ def load_minari(dataset_id_or_path, *, return_X_y=False, download=False):
     ((90, 2), 3)
     """
     demos, dataset = _formats.load_minari(Demonstrations, dataset_id_or_path, download)
+    return _loaded(demos, return_X_y, env_spec=dataset.env_spec,
+                   recover_environment=dataset.recover_environment, dataset=dataset)
+
+
+def _loaded(demos, return_X_y, **extra):
+    """A loader's return: ``(X, y, groups)``, or a Bunch with the demonstrations and ``extra``."""
     if return_X_y:
         return demos.X, demos.y, demos.groups
-    return Bunch(
-        data=demos.X,
-        target=demos.y,
-        groups=demos.groups,
-        demonstrations=demos,
-        env_spec=dataset.env_spec,
-        recover_environment=dataset.recover_environment,
-        dataset=dataset,
-    )
+    return Bunch(data=demos.X, target=demos.y, groups=demos.groups, demonstrations=demos, **extra)
 
 
 def _make_task(env_id, expert, n_episodes, random_state, return_X_y):
     demos = collect_demonstrations(env_id, expert, n_episodes, random_state)
-    if return_X_y:
-        return demos.X, demos.y, demos.groups
-    return Bunch(
-        data=demos.X,
-        target=demos.y,
-        groups=demos.groups,
-        demonstrations=demos,
-        env_id=env_id,
-        expert=expert,
-    )
+    return _loaded(demos, return_X_y, env_id=env_id, expert=expert)
 
 
 def make_obstacle(n_episodes=50, *, random_state=None, return_X_y=True):
