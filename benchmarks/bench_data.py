@@ -24,13 +24,18 @@ import tempfile
 import numpy as np
 
 LOAD = r"""
-import json, resource, sys, time
+import json, sys, time
 import numpy as np
 path, how = sys.argv[1], sys.argv[2]
 import minari, pandas, pyarrow.parquet  # imports outside the measured part
 from sklearn_il.datasets import Demonstrations, load_minari
-import os
-base = int(open("/proc/self/statm").read().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 1024
+def rss(field):  # KiB, from /proc/self/status
+    for line in open("/proc/self/status"):
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+base = rss("VmRSS")
+with open("/proc/self/clear_refs", "w") as f:  # resets the peak (VmHWM) to the current RSS
+    f.write("5")
 start = time.perf_counter()
 if how == "ours":
     demos = load_minari(path).demonstrations if path.endswith("-v0") else Demonstrations.load(path)
@@ -48,7 +53,7 @@ else:
     arrays = [np.concatenate([getattr(e, k) for e in episodes])
               for k in ("observations", "actions", "rewards", "terminations", "truncations")]
 seconds = time.perf_counter() - start
-peak = max(0, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base)  # KiB on Linux
+peak = rss("VmHWM") - base
 print(json.dumps({"seconds": seconds, "peak_bytes": 1024 * peak}))
 """
 
@@ -80,6 +85,7 @@ def main():
     parser.add_argument("--steps", type=int, default=1_000_000)
     parser.add_argument("--episodes", type=int, default=1000)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--formats", nargs="*", default=["npz", "parquet", "minari"])
     args = parser.parse_args()
     demos = make_demonstrations(args.steps, args.episodes)
     data_bytes = sum(a.nbytes for a in (demos.observations, demos.actions, demos.episode_ids,
@@ -98,6 +104,8 @@ def main():
     print(f"{'format':<8} {'ours s':>8} {'direct s':>9} {'ratio':>6} {'target':>7} "
           f"{'ours copies':>12} {'direct copies':>14}")
     for name, path in paths.items():
+        if name not in args.formats:
+            continue
         ours, direct = [], []
         for _ in range(args.repeats):
             ours.append(measure(path, "ours"))

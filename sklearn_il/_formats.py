@@ -19,6 +19,8 @@ STEP_COLUMNS = ("episode", "step", "reward", "terminated", "truncated")
 # Per-episode arrays kept beside the per-step table.
 _EPISODE_FIELDS = ("final_observations", "successes")
 _METADATA_KEY = b"sklearn_il"
+# Rows per batch (and per row group when writing) of a parquet file.
+_PARQUET_BATCH = 2**16
 
 
 def to_dataframe(demos):
@@ -166,7 +168,8 @@ def _write_parquet(demos, arrays, path):
             metadata[key] = {"dtype": arrays[key].dtype.str, "shape": list(arrays[key].shape),
                              "values": arrays[key].ravel().tolist()}
     schema_metadata = {**(table.schema.metadata or {}), _METADATA_KEY: json.dumps(metadata)}
-    pq.write_table(table.replace_schema_metadata(schema_metadata), path)
+    pq.write_table(table.replace_schema_metadata(schema_metadata), path,
+                   row_group_size=_PARQUET_BATCH)
 
 
 def load(cls, path):
@@ -190,34 +193,45 @@ def load(cls, path):
 def _read_parquet(cls, path):
     import pyarrow.parquet as pq
 
-    table = pq.read_table(path)
-    raw = (table.schema.metadata or {}).get(_METADATA_KEY)
+    # No pre-buffering: it reads the whole file into arrow's memory first
+    # (2 copies at peak instead of about 1.4, measured by bench_data.py).
+    parquet = pq.ParquetFile(path, pre_buffer=False)
+    raw = (parquet.schema_arrow.metadata or {}).get(_METADATA_KEY)
     if raw is None:
         raise ValueError(f"{path.name} was not written by Demonstrations.save; read it with "
                          "pandas and use Demonstrations.from_dataframe.")
     meta = json.loads(raw)
-    # Column by column from arrow into the arrays (no DataFrame in between):
-    # at most the table and the arrays in memory at once.
-    column = lambda name: table.column(name).to_numpy()  # noqa: E731
-
-    def block(names, dtype):
-        out = np.empty((table.num_rows, len(names)), dtype=dtype)
-        for j, name in enumerate(names):
-            out[:, j] = column(name)
-        return out
-
+    n_rows = parquet.metadata.num_rows
+    columns = {
+        "observations": (meta["observation_columns"], meta["observations_dtype"]),
+        "actions": (meta["action_columns"], meta["actions"]["dtype"]),
+    }
+    arrays = {key: np.empty((n_rows, len(names)), dtype) for key, (names, dtype) in columns.items()}
+    schema = parquet.schema_arrow
+    flat = {name: np.empty(n_rows, schema.field(name).type.to_pandas_dtype())
+            for name in ("episode", "reward", "terminated", "truncated")}
+    # Batch by batch into arrays made once: the whole table is never in
+    # memory beside them.
+    start = 0
+    for batch in parquet.iter_batches(batch_size=_PARQUET_BATCH):
+        stop = start + batch.num_rows
+        for key, (names, _) in columns.items():
+            for j, name in enumerate(names):
+                arrays[key][start:stop, j] = batch.column(name).to_numpy()
+        for name, out in flat.items():
+            out[start:stop] = batch.column(name).to_numpy(zero_copy_only=False)
+        start = stop
     episode_data = {}
     for key in _EPISODE_FIELDS:
         if key in meta:
             field = meta[key]
             episode_data[key] = np.asarray(field["values"], dtype=field["dtype"]).reshape(field["shape"])
-    actions = block(meta["action_columns"], meta["actions"]["dtype"])
     obs_named, act_named = meta["named"]
     return cls(
-        block(meta["observation_columns"], meta["observations_dtype"]),
-        actions.reshape((table.num_rows, *meta["actions"]["shape"])),
-        _episode_ids(column("episode"), "episode"),
-        column("reward"), column("terminated"), column("truncated"),
+        arrays["observations"],
+        arrays["actions"].reshape((n_rows, *meta["actions"]["shape"])),
+        _episode_ids(flat["episode"], "episode"),
+        flat["reward"], flat["terminated"], flat["truncated"],
         observation_names=meta["observation_columns"] if obs_named else None,
         action_names=meta["action_columns"] if act_named else None,
         **episode_data,
@@ -327,21 +341,31 @@ def load_minari(cls, dataset_id_or_path, download=False):
                 "Pass download=True to fetch it from the Minari server, or the path of "
                 "the dataset's folder."
             ) from exc
-    parts, finals = {k: [] for k in ("obs", "act", "rew", "term", "trunc", "ids")}, []
-    for episode in dataset.iterate_episodes():
+    # Arrays made once, at the dataset's size, filled episode by episode:
+    # the dataset's episodes are never all in memory beside them.
+    n_steps, n_episodes = int(dataset.total_steps), int(dataset.total_episodes)
+    if not n_episodes:
+        raise ValueError(f"the Minari dataset {dataset_id_or_path!r} has no episodes.")
+    arrays, start = None, 0
+    for e, episode in enumerate(dataset.iterate_episodes()):
         n = len(episode.rewards)
         obs = episode.observations
         # Rows as rollouts flatten them (a goal env's dict joined in GOAL_KEYS order).
         flat = flat_observations(obs, n + 1) if isinstance(obs, dict) else np.asarray(obs).reshape(n + 1, -1)
-        parts["obs"].append(flat[:n])
-        finals.append(flat[n])
-        parts["act"].append(np.asarray(episode.actions))
-        parts["rew"].append(np.asarray(episode.rewards, dtype=float))
-        parts["term"].append(np.asarray(episode.terminations, dtype=bool))
-        parts["trunc"].append(np.asarray(episode.truncations, dtype=bool))
-        parts["ids"].append(np.full(n, episode.id))
-    if not finals:
-        raise ValueError(f"the Minari dataset {dataset_id_or_path!r} has no episodes.")
-    demos = cls(*(np.concatenate(parts[k]) for k in ("obs", "act", "ids", "rew", "term", "trunc")),
-                np.stack(finals))
+        actions = np.asarray(episode.actions)
+        if arrays is None:
+            arrays = {
+                "obs": np.empty((n_steps, flat.shape[1]), flat.dtype),
+                "act": np.empty((n_steps, *actions.shape[1:]), actions.dtype),
+                "ids": np.empty(n_steps, np.int64), "rew": np.empty(n_steps),
+                "term": np.empty(n_steps, bool), "trunc": np.empty(n_steps, bool),
+                "finals": np.empty((n_episodes, flat.shape[1]), flat.dtype),
+            }
+        rows = slice(start, start + n)
+        arrays["obs"][rows], arrays["finals"][e] = flat[:n], flat[n]
+        arrays["act"][rows], arrays["ids"][rows] = actions, episode.id
+        arrays["rew"][rows], arrays["term"][rows] = episode.rewards, episode.terminations
+        arrays["trunc"][rows] = episode.truncations
+        start += n
+    demos = cls(*(arrays[k] for k in ("obs", "act", "ids", "rew", "term", "trunc", "finals")))
     return demos, dataset
