@@ -313,6 +313,7 @@ def to_minari(demos, dataset_id, env, **metadata):
             truncations=demos.truncated[rows],
         ))
     metadata.setdefault("algorithm_name", "sklearn_il Demonstrations")
+    metadata.setdefault("eval_env", spec)  # evaluation in the env the data come from
     # Minari's arrow storage: pyarrow is already needed for parquet (hdf5,
     # Minari's default, would add h5py); data_format="hdf5" is passed through.
     metadata.setdefault("data_format", "arrow")

@@ -134,7 +134,6 @@ METADATA = dict(author="tests", author_email="tests@example.com",
                 code_permalink="https://example.com", description="a test dataset")
 
 
-@pytest.mark.filterwarnings("ignore:.*eval_env.*:UserWarning")
 def test_minari_round_trip_is_exact_and_the_policy_rolls_out(demos, minari_root):
     import minari
 
@@ -158,7 +157,6 @@ def test_minari_round_trip_is_exact_and_the_policy_rolls_out(demos, minari_root)
     assert len(result.returns) == 2 and np.isfinite(result.mean_return)
 
 
-@pytest.mark.filterwarnings("ignore:.*eval_env.*:UserWarning")
 def test_minari_goal_env_rows_are_the_rollouts_flat_rows(minari_root):
     demos = collect_demonstrations(POINT_REACH, PointReachExpert(), 2, random_state=0)
     demos.to_minari("sklearn_il/point-reach/expert-v0", env=POINT_REACH, **METADATA)
