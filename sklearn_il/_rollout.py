@@ -344,8 +344,13 @@ def _env_factory(env):
         return partial(gym.make, env)
     if isinstance(env, gym.Env):
         # A registered env is remade from its spec (kwargs and wrappers
-        # included); one without a spec is copied.
-        return partial(gym.make, env.spec) if env.spec is not None else partial(copy.deepcopy, env)
+        # included), when the spec can remake it: a wrapper that does not
+        # record its constructor's arguments leaves kwargs=None there. An
+        # env that cannot be remade is copied.
+        spec = env.spec
+        if spec is not None and all(w.kwargs is not None for w in spec.additional_wrappers):
+            return partial(gym.make, spec)
+        return partial(copy.deepcopy, env)
     return partial(_made_env, env)
 
 

@@ -169,3 +169,21 @@ def test_verbose_shows_progress_over_episodes(capsys):
     assert "3/3" in capsys.readouterr().err
     rollout(ObstacleExpert(), OBSTACLE, n_episodes=3, random_state=0)
     assert capsys.readouterr().err == ""
+
+
+def test_an_env_with_a_wrapper_gymnasium_cannot_remake_is_copied_per_env():
+    class Shifted(gym.ObservationWrapper):  # records no constructor arguments
+        def __init__(self, env, shift):
+            super().__init__(env)
+            self.shift = shift
+
+        def observation(self, obs):
+            return obs + self.shift
+
+    env = Shifted(gym.make("Pendulum-v1"), 0.5)
+    expert = PendulumSwingUp()
+    one = rollout(expert, env, n_episodes=4, random_state=0, max_episode_steps=20, n_envs=1)
+    many = rollout(expert, env, n_episodes=4, random_state=0, max_episode_steps=20, n_envs=4)
+    np.testing.assert_array_equal(many.X, one.X)
+    plain = rollout(expert, "Pendulum-v1", n_episodes=4, random_state=0, max_episode_steps=20, n_envs=4)
+    assert not np.array_equal(plain.X, many.X)  # the copies kept the wrapper
