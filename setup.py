@@ -28,7 +28,8 @@ setup(
         "plot": ["matplotlib>=3.7"],
         # Demonstrations from and to DataFrames, parquet and Minari datasets
         # (arrow storage; hdf5 for datasets written with Minari's default).
-        "data": ["pandas>=2", "pyarrow>=14", "minari[arrow,hdf5]>=0.5"],
+        # (Minari's arrow storage imports PIL without requiring it.)
+        "data": ["pandas>=2", "pyarrow>=14", "minari[arrow,hdf5]>=0.5", "pillow"],
         "box2d": ["gymnasium[box2d]>=1.0"],
         "mujoco": ["gymnasium[mujoco]>=1.0"],
         "test": [
@@ -40,6 +41,7 @@ setup(
             "pandas>=2",
             "pyarrow>=14",
             "minari[arrow]>=0.5",
+            "pillow",
             "gymnasium[box2d,mujoco]>=1.0",
         ],
         "docs": [
