@@ -285,19 +285,18 @@ def to_minari(demos, dataset_id, env, **metadata):
         raise ValueError("to_minari needs each episode's final observation (Minari stores "
                          "n + 1 observations per episode of n steps); these demonstrations "
                          "have none.")
-    spec = env if isinstance(env, gym.envs.registration.EnvSpec) else None
-    made = None
-    if spec is None:
-        made = gym.make(env) if isinstance(env, str) else env
-        if not isinstance(made, gym.Env):
-            raise TypeError(f"env must be a gymnasium Env, a registered id or an EnvSpec, got {env!r}.")
-        spec = made.spec
+    from ._rollout import make_env
+
+    # The env is made only to read its spec and spaces.
+    made, owned = (gym.make(env), True) if isinstance(env, gym.envs.registration.EnvSpec) else make_env(env)
+    try:
+        spec, obs_space, action_space = made.spec, made.observation_space, made.action_space
+    finally:
+        if owned:
+            made.close()
     if spec is None:
         raise ValueError("env has no spec (it was not made with gymnasium.make): Minari "
                          "stores the env as its spec; register the env and pass its id.")
-    if made is None:
-        made = gym.make(spec)
-    obs_space, action_space = made.observation_space, made.action_space
     width = demos.observations.shape[1]
     if not (isinstance(obs_space, gym.spaces.Box) and obs_space.shape == (width,)):
         # A goal env's dict observations were flattened when recorded: the

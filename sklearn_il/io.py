@@ -173,7 +173,7 @@ def _workflow_bytes(estimator):
             "envs as registered ids and experts as instances of importable classes, or "
             "pickle the estimator (and load it only from trusted sources)."
         ) from exc
-    refused = _refused_types(tree_bytes)
+    refused = _skops_types(tree_bytes)[1]
     if refused:
         raise TypeError(
             f"part of this {type(estimator).__name__} cannot be written safely: load would "
@@ -271,23 +271,23 @@ def _load_workflow(data, path, device):
                        for i in range(int(header["n_policies"]))]
     except (KeyError, TypeError, ValueError, zipfile.BadZipFile) as exc:
         raise ValueError(f"{path} is not a workflow written by sklearn_il.io.dump: {exc}") from exc
-    refused = _refused_types(tree_bytes)
+    types, refused = _skops_types(tree_bytes)
     if refused:
         raise ValueError(
             f"{path} holds types from outside scikit-learn, imbalanced-learn, sklearn_il, "
             f"NumPy and SciPy, refused: {refused}."
         )
     policies = [_load_policy(member, path, device) for member in members]
-    trusted = skops.io.get_untrusted_types(data=tree_bytes)
-    return _restore_policies(skops.io.loads(tree_bytes, trusted=trusted), policies)
+    return _restore_policies(skops.io.loads(tree_bytes, trusted=types), policies)
 
 
-def _refused_types(tree_bytes):
-    """The types of a skops file from outside the trusted packages."""
+def _skops_types(tree_bytes):
+    """The types of a skops file that skops does not trust by default, and
+    those of them from outside the trusted packages."""
     import skops.io
 
     types = skops.io.get_untrusted_types(data=tree_bytes)
-    return sorted(t for t in types if t.split(".")[0] not in _TRUSTED_PACKAGES)
+    return types, sorted(t for t in types if t.split(".")[0] not in _TRUSTED_PACKAGES)
 
 
 def _load_policy(data, path, device):
