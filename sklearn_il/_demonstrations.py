@@ -305,9 +305,10 @@ class Demonstrations:
         env : str, gymnasium.Env or gymnasium.envs.registration.EnvSpec
             The env the demonstrations come from; it must have a spec (a
             registered env), which the dataset stores so that
-            ``recover_environment`` can remake it. Observations that are not
-            the env's Box (a goal env's dict, flattened) are stored as the
-            flat rows.
+            ``recover_environment`` can remake it. A goal env's observations
+            are stored as dicts of its ``"observation"`` and
+            ``"desired_goal"`` entries (what the flat rows hold; the achieved
+            goal is not recorded).
         **metadata
             Passed to ``minari.create_dataset_from_buffers`` (``author``,
             ``description``, ``code_permalink``, ...).

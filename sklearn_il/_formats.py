@@ -285,7 +285,7 @@ def to_minari(demos, dataset_id, env, **metadata):
         raise ValueError("to_minari needs each episode's final observation (Minari stores "
                          "n + 1 observations per episode of n steps); these demonstrations "
                          "have none.")
-    from ._rollout import make_env
+    from ._rollout import GOAL_KEYS, goal_observations, make_env, observation_width
 
     # The env is made only to read its spec and spaces.
     made, owned = (gym.make(env), True) if isinstance(env, gym.envs.registration.EnvSpec) else make_env(env)
@@ -297,11 +297,21 @@ def to_minari(demos, dataset_id, env, **metadata):
     if spec is None:
         raise ValueError("env has no spec (it was not made with gymnasium.make): Minari "
                          "stores the env as its spec; register the env and pass its id.")
-    width = demos.observations.shape[1]
-    if not (isinstance(obs_space, gym.spaces.Box) and obs_space.shape == (width,)):
-        # A goal env's dict observations were flattened when recorded: the
-        # dataset holds the flat rows the policy sees.
-        obs_space = gym.spaces.Box(-np.inf, np.inf, (width,), demos.observations.dtype)
+    if observation_width(obs_space) != demos.observations.shape[1]:
+        raise ValueError(
+            f"env={env!r} has observations of {observation_width(obs_space)} features, "
+            f"these demonstrations {demos.observations.shape[1]}: they come from another env.")
+    if isinstance(obs_space, gym.spaces.Dict):
+        # A goal env: its Dict entries the policy sees (Minari stores dicts,
+        # d3rlpy's loader reads "observation" and "desired_goal"), without the
+        # achieved goal, which flat rows do not hold.
+        obs_space = gym.spaces.Dict({k: obs_space[k] for k in GOAL_KEYS})
+
+        def stored(rows):
+            return goal_observations(rows, obs_space)
+    else:
+        def stored(rows):
+            return rows.reshape(len(rows), *obs_space.shape).astype(obs_space.dtype)
     actions = demos.actions.reshape((len(demos), *action_space.shape)).astype(action_space.dtype)
     bounds = np.r_[0, np.cumsum(demos.episode_lengths())]
     buffers = []
@@ -309,7 +319,7 @@ def to_minari(demos, dataset_id, env, **metadata):
         rows = slice(bounds[e], bounds[e + 1])
         observations = np.concatenate([demos.observations[rows], demos.final_observations[e][None]])
         buffers.append(EpisodeBuffer(
-            id=e, observations=observations.astype(obs_space.dtype), actions=actions[rows],
+            id=e, observations=stored(observations), actions=actions[rows],
             rewards=demos.rewards[rows], terminations=demos.terminated[rows],
             truncations=demos.truncated[rows],
         ))

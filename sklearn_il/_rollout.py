@@ -391,6 +391,18 @@ def flat_observations(obs, n_envs):
     return np.array(obs, dtype=np.float64).reshape(n_envs, -1)
 
 
+def goal_observations(rows, space):
+    """The inverse of :func:`flat_observations` for a goal env's Dict ``space``.
+
+    Only the ``GOAL_KEYS`` entries, cast to their spaces' dtypes: the
+    achieved goal is not part of what a policy sees, so rows do not hold it.
+    """
+    widths = np.cumsum([int(np.prod(space[k].shape)) for k in GOAL_KEYS])[:-1]
+    parts = np.split(np.asarray(rows), widths, axis=1)
+    return {k: part.reshape(len(part), *space[k].shape).astype(space[k].dtype)
+            for k, part in zip(GOAL_KEYS, parts)}
+
+
 def _idle_action(space):
     """An action for an env slot whose episodes are all done (its steps are discarded)."""
     if isinstance(space, spaces.Discrete):

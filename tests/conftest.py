@@ -1,10 +1,13 @@
 import pickle
 
+import gymnasium as gym
 import numpy as np
 import pytest
+from gymnasium import spaces
 from sklearn.base import clone
 
 from sklearn_il.datasets import make_obstacle
+from sklearn_il.envs import PointReachEnv
 from sklearn_il.io import dump, load
 
 
@@ -25,6 +28,34 @@ FAST = dict(hidden_layer_sizes=(16,), max_iter=30, learning_rate_init=0.01, rand
 CHECKS = dict(hidden_layer_sizes=(32,), max_iter=100, learning_rate_init=0.01, random_state=0)
 # Learning tests on the built-in tasks, with the library's epochs.
 SMALL = dict(hidden_layer_sizes=(64, 64), random_state=0)
+
+
+class DictPointReach(PointReachEnv):
+    """The goal-reaching task with gymnasium-robotics' dict observations."""
+
+    def __init__(self):
+        super().__init__()
+        box = spaces.Box(-1.0, 1.0, shape=(2,))
+        self.observation_space = spaces.Dict(
+            observation=box, achieved_goal=box, desired_goal=box)
+
+    def _split(self, obs):
+        return {"observation": obs[:2], "achieved_goal": obs[:2], "desired_goal": obs[2:]}
+
+    def reset(self, **kwargs):
+        obs, info = super().reset(**kwargs)
+        return self._split(obs), info
+
+    def step(self, action):
+        obs, *rest = super().step(action)
+        return (self._split(obs), *rest)
+
+
+# Registered, so that it has a spec (Minari stores one).
+DICT_POINT_REACH = "sklearn_il_tests/DictPointReach-v0"
+if DICT_POINT_REACH not in gym.registry:
+    gym.register(DICT_POINT_REACH, entry_point=f"{__name__}:DictPointReach",
+                 max_episode_steps=50)
 
 
 def assert_round_trips(estimator, output, refit=None, path=None):

@@ -11,7 +11,7 @@ from sklearn_il.datasets import Demonstrations, collect_demonstrations, load_min
 from sklearn_il.envs import OBSTACLE, POINT_REACH, ObstacleExpert, PointReachExpert
 from sklearn_il.evaluation import evaluate_policy
 
-from .conftest import FAST
+from .conftest import DICT_POINT_REACH, FAST
 
 FIELDS = ("observations", "actions", "episode_ids", "rewards", "terminated", "truncated",
           "final_observations", "successes")
@@ -158,11 +158,24 @@ def test_minari_round_trip_is_exact_and_the_policy_rolls_out(demos, minari_root)
 
 
 def test_minari_goal_env_rows_are_the_rollouts_flat_rows(minari_root):
-    demos = collect_demonstrations(POINT_REACH, PointReachExpert(), 2, random_state=0)
-    demos.to_minari("sklearn_il/point-reach/expert-v0", env=POINT_REACH, **METADATA)
-    back = load_minari("sklearn_il/point-reach/expert-v0").demonstrations
+    demos = collect_demonstrations(DICT_POINT_REACH, PointReachExpert(), 2, random_state=0)
+    demos.to_minari("sklearn_il/dict-point-reach/expert-v0", env=DICT_POINT_REACH, **METADATA)
+    data = load_minari("sklearn_il/dict-point-reach/expert-v0")
+    back = data.demonstrations
     np.testing.assert_array_equal(back.observations, demos.observations)
     np.testing.assert_array_equal(back.final_observations, demos.final_observations)
+    # Stored as the env's dicts (as d3rlpy's loader reads goal envs), which
+    # join into the same rows.
+    episode = next(data.dataset.iterate_episodes())
+    n = demos.episode_lengths()[0]
+    assert set(episode.observations) == {"observation", "desired_goal"}
+    joined = np.concatenate([episode.observations["observation"],
+                             episode.observations["desired_goal"]], axis=1)
+    np.testing.assert_array_equal(joined[:n], demos.observations[:n])
+    np.testing.assert_array_equal(joined[n], demos.final_observations[0])
+    policy = BCRegressor(**FAST).fit(back.X, back.y, groups=back.groups)
+    result = evaluate_policy(policy, data.recover_environment(), n_episodes=2, random_state=0)
+    assert len(result.returns) == 2 and np.isfinite(result.mean_return)
 
 
 def test_minari_errors(demos, minari_root):
@@ -170,6 +183,8 @@ def test_minari_errors(demos, minari_root):
         load_minari("nobody/nothing/here-v0")
     with pytest.raises(ValueError, match="not a Minari id"):
         demos.to_minari("no-version", env=OBSTACLE, **METADATA)
+    with pytest.raises(ValueError, match="env=.*features"):
+        demos.to_minari("sklearn_il/point-reach/wrong-v0", env=POINT_REACH, **METADATA)
     no_finals = Demonstrations(demos.X, demos.y, demos.groups)
     with pytest.raises(ValueError, match="final observation"):
         no_finals.to_minari("sklearn_il/obstacle/none-v0", env=OBSTACLE, **METADATA)

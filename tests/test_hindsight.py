@@ -1,10 +1,8 @@
 """HindsightRelabeler, and goal-conditioned policies in goal-reaching envs."""
 
 
-import gymnasium as gym
 import numpy as np
 import pytest
-from gymnasium import spaces
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.base import clone
@@ -15,7 +13,7 @@ from sklearn_il.datasets import collect_demonstrations
 from sklearn_il.envs import POINT_REACH, PointReachEnv, PointReachExpert
 from sklearn_il.evaluation import evaluate_policy
 
-from .conftest import assert_round_trips
+from .conftest import DictPointReach, assert_round_trips
 
 GROUPS = np.repeat([0, 1, 2], [5, 1, 6])  # episode 1 has a single row
 
@@ -109,27 +107,6 @@ def test_relabeled_play_reaches_goals_the_raw_play_never_aimed_at(play):
     relabeled = clone(policy).fit(X_goal, y_goal)
     assert evaluate_policy(raw, POINT_REACH, 20, random_state=1).success_rate <= 0.2
     assert evaluate_policy(relabeled, POINT_REACH, 20, random_state=1).success_rate >= 0.8
-
-
-class DictPointReach(gym.Wrapper):
-    """The goal-reaching task with gymnasium-robotics' dict observations."""
-
-    def __init__(self):
-        super().__init__(PointReachEnv())
-        box = spaces.Box(-1.0, 1.0, shape=(2,))
-        self.observation_space = spaces.Dict(
-            observation=box, achieved_goal=box, desired_goal=box)
-
-    def _split(self, obs):
-        return {"observation": obs[:2], "achieved_goal": obs[:2], "desired_goal": obs[2:]}
-
-    def reset(self, **kwargs):
-        obs, info = self.env.reset(**kwargs)
-        return self._split(obs), info
-
-    def step(self, action):
-        obs, *rest = self.env.step(action)
-        return (self._split(obs), *rest)
 
 
 def test_a_goal_env_shows_the_policy_its_observation_and_goal():
