@@ -1,7 +1,12 @@
 """Input checks shared by estimators, resamplers and rollout tools."""
 
+import re
+from contextlib import contextmanager
+from numbers import Integral
+
 import numpy as np
 import torch
+from sklearn.utils.validation import _check_y, validate_data
 
 GROUPS_HOWTO = (
     "Pass the episode id of each row as fit(X, y, groups=episode_ids). Inside a "
@@ -100,3 +105,46 @@ def check_device(device):
         raise ValueError(
             f"device={device!r}: this machine has {torch.cuda.device_count()} CUDA device(s)."
         )
+
+
+@contextmanager
+def naming(argument):
+    """Make a ``ValueError``/``TypeError`` raised inside name ``argument``.
+
+    scikit-learn's checks say what is wrong ("Found array with dim 3") but
+    not always of which argument; the message is prefixed with it then.
+    """
+    try:
+        yield
+    except (ValueError, TypeError) as exc:
+        message = str(exc)
+        if re.search(rf"\b{re.escape(argument)}\b", message):
+            raise
+        try:
+            renamed = type(exc)(f"{argument}: {message}")
+        except Exception:  # an exception class with its own signature
+            renamed = ValueError(f"{argument}: {message}")
+        raise renamed from exc
+
+
+def validate_X_y(estimator, X, y, *, reset=True, dtype=np.float64, multi_output=False,
+                 y_numeric=False):
+    """scikit-learn's ``validate_data(estimator, X, y)``, with messages that name the argument."""
+    if y is None:
+        raise ValueError(
+            f"{type(estimator).__name__} requires y to be passed, but the target y is None."
+        )
+    with naming("X"):
+        X = validate_data(estimator, X, reset=reset, dtype=dtype)
+    with naming("y"):
+        y = _check_y(y, multi_output=multi_output, y_numeric=y_numeric, estimator=estimator)
+    if len(y) != len(X):
+        raise ValueError(f"X has {len(X)} rows but y has {len(y)}; pass one action per row.")
+    return X, y
+
+
+def check_n_samples(n_samples):
+    """``n_samples`` of ``sample``: a positive int."""
+    if isinstance(n_samples, bool) or not isinstance(n_samples, Integral) or n_samples < 1:
+        raise ValueError(f"n_samples must be a positive int, got {n_samples!r}.")
+    return int(n_samples)

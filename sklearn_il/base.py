@@ -32,11 +32,12 @@ hook                       called                      may read                 
 The helpers a policy calls: ``_forward(X, decode)`` (validation and the
 fast path, then the module's inference form, its ``acting_module()`` when
 it has one, under ``inference_mode``), ``_inference_form()``, ``_hidden_sizes()``,
-``_generator(random_state)`` (for ``sample``); on continuous policies
+``_generator(random_state, n_samples)`` (for ``sample``); on continuous policies
 ``_target_scaler``, ``_to_actions``, ``_standardise`` and
 ``_log_likelihood``.
 """
 
+import copy
 import inspect
 import math
 import warnings
@@ -50,12 +51,19 @@ from sklearn.model_selection import GroupShuffleSplit
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from skorch import NeuralNet
-from skorch.callbacks import EarlyStopping
+from skorch.callbacks import Callback, EarlyStopping
 from skorch.helper import predefined_split
 
 from ._nn import ACTIVATIONS, Standardize
 from ._seeding import SeedStreams, torch_seeded
-from ._validation import check_device, check_groups, layer_sizes
+from ._validation import (
+    check_device,
+    check_groups,
+    check_n_samples,
+    layer_sizes,
+    naming,
+    validate_X_y,
+)
 
 # Rows per forward pass when predicting on large arrays: bounds peak memory.
 _PREDICT_CHUNK = 65536
@@ -110,6 +118,32 @@ class BatchSlicer:
             rows = order[start : start + size]
             xb, yb = X[rows], y[rows]
             yield {"x": xb, "target": yb}, yb
+
+
+def _same(a, b):
+    """Parameter equality that holds for arrays, lists and tuples alike."""
+    try:
+        return bool(np.array_equal(np.asarray(a, dtype=object), np.asarray(b, dtype=object)))
+    except ValueError:  # ragged
+        return a == b
+
+
+def _diverged(what, learning_rate):
+    return ValueError(
+        f"Training diverged: {what}. Lower learning_rate_init (now {learning_rate}), "
+        "or standardise X or y if their scales are far from 1; the estimator is left "
+        "as it was before fit."
+    )
+
+
+class FiniteLoss(Callback):
+    """Stop at the first epoch whose loss is not finite (non-finite weights follow)."""
+
+    def on_epoch_end(self, net, **kwargs):
+        row = net.history[-1]
+        for key in ("train_loss", "valid_loss"):
+            if key in row and not math.isfinite(row[key]):
+                raise _diverged(f"the {key} is {row[key]} at epoch {row['epoch']}", net.lr)
 
 
 def _all_finite(X):
@@ -252,9 +286,17 @@ class BasePolicy(BaseEstimator):
             return "early_stopping=True (it holds out whole episodes)"
         return None
 
+    # Hidden layers the architecture needs (0: with none, a linear policy).
+    _min_hidden_layers = 0
+
     def _check_params(self, X, y):
         """Check parameters against each other and the validated data."""
-        layer_sizes(self.hidden_layer_sizes, "hidden_layer_sizes")
+        sizes = layer_sizes(self.hidden_layer_sizes, "hidden_layer_sizes")
+        if len(sizes) < self._min_hidden_layers:
+            raise ValueError(
+                f"hidden_layer_sizes={sizes}: {type(self).__name__} needs at least "
+                f"{self._min_hidden_layers} hidden layer(s)."
+            )
 
     def _encode_target(self, y, reset, groups=None):
         """Return the training target as a float or long tensor (CPU).
@@ -319,6 +361,21 @@ class BasePolicy(BaseEstimator):
             The fitted policy.
         """
         warm = self.warm_start and hasattr(self, "net_")
+        if warm:
+            self._check_structure()
+        # Whatever stops fit (bad data, a diverged loss, Ctrl-C) leaves the
+        # estimator as it was: a warm start trains the net in place, so the
+        # previous one is kept aside.
+        before = {**vars(self), "net_": copy.deepcopy(self.net_)} if warm else dict(vars(self))
+        try:
+            self._fit(X, y, groups, warm)
+        except BaseException:
+            vars(self).clear()
+            vars(self).update(before)
+            raise
+        return self
+
+    def _fit(self, X, y, groups, warm):
         X, target, groups = self._validate_fit_data(X, y, groups, reset=not warm)
         streams = SeedStreams(self.random_state)
         train, valid = self._episode_split(groups, streams.seed("split"))
@@ -333,17 +390,47 @@ class BasePolicy(BaseEstimator):
             training = self._rows(X, target, train, shuffle)
             self._train(training, None if valid is None else self._rows(X, target, valid))
             self._after_training(training.X, training.y, streams.seed("game"))
+        self._check_finite_weights()
         self.net_.module_.eval()
         self._ready_to_act()
         self._record_training(epochs_before)
-        return self
+        self._structure = self._structural_params()
+
+    # Parameters a warm start may change: they steer training, not the
+    # network's shape or what its outputs mean.
+    _training_only = frozenset({
+        "alpha", "batch_size", "learning_rate_init", "max_iter", "tol", "early_stopping",
+        "validation_fraction", "n_iter_no_change", "warm_start", "random_state", "verbose",
+    })
+
+    def _structural_params(self):
+        return {k: v for k, v in self.get_params(deep=False).items() if k not in self._training_only}
+
+    def _check_structure(self):
+        """Refuse a warm start whose structural parameters changed since the network was made."""
+        # Recorded by fit and io.load; absent from pickles of older versions.
+        built = self.__dict__.get("_structure")
+        if built is None:
+            return
+        for name, value in self._structural_params().items():
+            if name in built and not _same(value, built[name]):
+                raise ValueError(
+                    f"{name}={value!r} differs from the {built[name]!r} the network was "
+                    f"built with; warm_start=True keeps the network, so set {name} back, "
+                    "or fit with warm_start=False to build a new one."
+                )
+
+    def _check_finite_weights(self):
+        if not all(torch.isfinite(p).all() for p in self.net_.module_.parameters()):
+            raise _diverged("the trained weights are not finite", self.learning_rate_init)
 
     def _validate_fit_data(self, X, y, groups, reset):
         """Validated ``X`` (a float32 tensor), the encoded target, and ``groups``."""
-        X, y = validate_data(self, X, y, reset=reset, dtype=np.float32, **self._y_validation)
+        X, y = validate_X_y(self, X, y, reset=reset, dtype=np.float32, **self._y_validation)
         groups = check_groups(groups, X.shape[0], required_by=self._groups_required_by())
         self._check_params(X, y)
-        target = self._encode_target(y, reset=reset, groups=groups)
+        with naming("y"):
+            target = self._encode_target(y, reset=reset, groups=groups)
         # torch shares the array's memory: a read-only X (a memmap) is copied.
         return torch.from_numpy(np.require(X, requirements=["C", "W"])), target, groups
 
@@ -365,6 +452,7 @@ class BasePolicy(BaseEstimator):
         settings = dict(
             batch_size=batch_size,
             max_epochs=self.max_iter,
+            lr=self.learning_rate_init,
             # scikit-learn's alpha: L2 penalty 0.5 * alpha * ||W||^2 / batch_size
             # on the weights (not the biases) = Adam weight decay alpha / batch_size.
             optimizer__weight_decay=self.alpha / batch_size,
@@ -389,9 +477,23 @@ class BasePolicy(BaseEstimator):
         return TensorDataset(X[rows], target[rows], shuffle)
 
     def _train(self, training, held_out):
-        """skorch's loop on the training rows, validating on the held-out ones."""
-        self.net_.set_params(train_split=None if held_out is None else predefined_split(held_out))
-        self.net_.partial_fit(training)
+        """skorch's loop on the training rows, validating on the held-out ones.
+
+        skorch's ``partial_fit`` swallows ``KeyboardInterrupt``, which its
+        early stopping raises to end the loop. Here only that one is: a
+        user's Ctrl-C propagates, and ``fit`` puts the estimator back as it
+        was rather than return a half-trained network as if it had finished.
+        """
+        net = self.net_
+        net.set_params(train_split=None if held_out is None else predefined_split(held_out))
+        net.notify("on_train_begin", X=training, y=None)
+        try:
+            net.fit_loop(training)
+        except KeyboardInterrupt:
+            stopper = dict(net.callbacks_)["stopping"]
+            if stopper.misses_ < stopper.patience:
+                raise
+        net.notify("on_train_end", X=training, y=None)
 
     def _record_training(self, epochs_before):
         """``n_iter_``, ``loss_curve_``, and scikit-learn's warning when not converged."""
@@ -413,7 +515,6 @@ class BasePolicy(BaseEstimator):
             module=module,
             criterion=self._make_criterion(),
             optimizer=torch.optim.Adam,
-            lr=self.learning_rate_init,
             dataset=TensorDataset,
             iterator_train=BatchSlicer,
             iterator_train__shuffle=True,
@@ -428,7 +529,8 @@ class BasePolicy(BaseEstimator):
                         threshold_mode="abs",
                         load_best=self.early_stopping,
                     ),
-                )
+                ),
+                ("finite_loss", FiniteLoss()),
             ]
             + self._callbacks(),
             device=self.device,
@@ -493,14 +595,17 @@ class BasePolicy(BaseEstimator):
             and X.shape[1] == self.n_features_in_
             and X.dtype.kind == "f"
             and "feature_names_in_" not in self.__dict__
-            and _all_finite(X)
-        ):
             # A fresh float32 C-ordered copy: torch.from_numpy shares it as is
             # (converting in numpy is cheaper than inside torch.as_tensor).
-            X = X.astype(np.float32)
+            # Checked after the cast: a float64 beyond float32's range is inf
+            # (numpy warns of the overflow; the validating path refuses it).
+            and _all_finite(X32 := X.astype(np.float32))
+        ):
+            X = X32
         else:
             check_is_fitted(self)
-            X = np.array(validate_data(self, X, dtype=np.float32, reset=False), order="C")
+            with naming("X"):
+                X = np.array(validate_data(self, X, dtype=np.float32, reset=False), order="C")
             net = self.net_
         module, device = self._inference_form(), net.device
         with torch.inference_mode():
@@ -538,6 +643,9 @@ class ContinuousPolicy(RegressorMixin, BasePolicy):
 
     def _encode_target(self, y, reset, groups=None):
         y = np.require(np.asarray(y, dtype=np.float32).reshape(len(y), -1), requirements=["C", "W"])
+        if not np.isfinite(y).all():
+            raise ValueError("y has values beyond float32's range (about 3.4e38), which "
+                             "the network trains in; rescale y.")
         if reset:
             self.n_outputs_ = y.shape[1]
         elif y.shape[1] != self.n_outputs_:
@@ -577,7 +685,8 @@ class ContinuousPolicy(RegressorMixin, BasePolicy):
         """
         output = self._forward(X)
         n_rows = len(output[0] if isinstance(output, tuple) else output)
-        y = check_array(y, ensure_2d=False, dtype=np.float64, input_name="y")
+        with naming("y"):
+            y = check_array(y, ensure_2d=False, dtype=np.float64, input_name="y")
         y = y.reshape(len(y), -1)
         if y.shape != (n_rows, self.n_outputs_):
             raise ValueError(
@@ -587,8 +696,10 @@ class ContinuousPolicy(RegressorMixin, BasePolicy):
         with torch.inference_mode():
             return as_numpy(log_prob(output, torch.from_numpy(y).to(self.net_.device)))
 
-    def _generator(self, random_state):
-        """A torch generator seeded from ``random_state``, for ``sample``."""
+    def _generator(self, random_state, n_samples):
+        """A torch generator seeded from ``random_state``, for ``sample`` (which
+        passes its ``n_samples`` to be checked)."""
         check_is_fitted(self)
+        check_n_samples(n_samples)
         seed = SeedStreams(random_state).seed("sample")
         return torch.Generator(device=self.net_.device).manual_seed(seed)

@@ -311,6 +311,7 @@ def _load_policy(data, path, device):
         estimator.set_params(device=device)
     for key, value in fitted.items():
         setattr(estimator, key, _decode(value))
+    estimator._structure = estimator._structural_params()
     module = estimator._build_module()
     module.load_state_dict(tensors, strict=True)
     estimator.net_ = estimator._make_net(module).initialize()

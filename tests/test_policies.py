@@ -170,7 +170,7 @@ def test_non_finite_input_is_rejected(obstacle_data, Estimator, bad):
 
 def test_wrong_shapes_are_named(obstacle_data):
     X, y, _ = obstacle_data
-    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+    with pytest.raises(ValueError, match=r"X has \d+ rows but y has \d+"):
         BCRegressor(**TINY).fit(X, y[:-1])
     policy = BCRegressor(**TINY).fit(X, y)
     with pytest.raises(ValueError, match="X has 3 features"):

@@ -162,6 +162,9 @@ class AutoregressiveBC(ContinuousPolicy):
     [32]
     """
 
+    # The trunk's last hidden layer is what every head reads.
+    _min_hidden_layers = 1
+
     _parameter_constraints = {
         **ContinuousPolicy._parameter_constraints,
         "n_bins": [Interval(Integral, 2, None, closed="left")],
@@ -298,7 +301,7 @@ class AutoregressiveBC(ContinuousPolicy):
         actions : ndarray of shape (n_rows, n_samples, n_outputs)
             Values of the drawn bins.
         """
-        generator = self._generator(random_state)
+        generator = self._generator(random_state, n_samples)
 
         def draw(features):
             n, m = len(features), int(n_samples)

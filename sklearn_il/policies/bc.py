@@ -102,7 +102,7 @@ class GaussianPolicy(ContinuousPolicy):
             Without a learned standard deviation (``BCRegressor(loss="mse")``)
             the policy is deterministic and every draw equals ``predict``.
         """
-        generator = self._generator(random_state)
+        generator = self._generator(random_state, n_samples)
 
         def draw(output):
             mean, std = self._mean_std(output)

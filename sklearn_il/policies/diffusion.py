@@ -273,6 +273,9 @@ class DiffusionBC(ContinuousPolicy):
     (2, 4, 1)
     """
 
+    # The observation and timestep enter through the first hidden layer.
+    _min_hidden_layers = 1
+
     _parameter_constraints = {
         **ContinuousPolicy._parameter_constraints,
         "n_diffusion_steps": [Interval(Integral, 2, None, closed="left")],
@@ -446,7 +449,7 @@ class DiffusionBC(ContinuousPolicy):
         actions : ndarray of shape (n_rows, n_samples, n_outputs)
             First action of each sampled chunk.
         """
-        generator = self._generator(random_state)
+        generator = self._generator(random_state, n_samples)
 
         def draw(obs_term):
             n, m = len(obs_term), int(n_samples)

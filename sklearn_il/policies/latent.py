@@ -227,7 +227,7 @@ class LatentBC(ContinuousPolicy):
         -------
         actions : ndarray of shape (n_rows, n_samples, n_outputs)
         """
-        generator = self._generator(random_state)
+        generator = self._generator(random_state, n_samples)
 
         def draw(obs):
             n, m = len(obs), int(n_samples)

@@ -191,7 +191,7 @@ class MixtureDensityBC(ContinuousPolicy):
         -------
         actions : ndarray of shape (n_rows, n_samples, n_outputs)
         """
-        generator = self._generator(random_state)
+        generator = self._generator(random_state, n_samples)
 
         def draw(output):
             log_weight, mean, std = self._mixture(output)

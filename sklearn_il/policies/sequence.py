@@ -105,6 +105,9 @@ class SequenceBC(BCRegressor):
     (3,)
     """
 
+    # The first hidden layer is the GRU's.
+    _min_hidden_layers = 1
+
     _parameter_constraints = {
         **BCRegressor._parameter_constraints,
         "n_frames": [Interval(Integral, 0, None, closed="left")],

@@ -1,0 +1,232 @@
+"""The catalogue of bad input: every case raises a clear ``ValueError`` or
+``TypeError`` whose message names the argument and the problem.
+
+Each case is a call on bad input and a pattern its message must match; a
+case fails if the call succeeds (garbage accepted silently), raises another
+exception type (a raw torch/numpy/Python error), or says something that
+does not name what is wrong.
+"""
+
+import numpy as np
+import pytest
+
+from sklearn_il import (
+    AutoregressiveBC,
+    BCClassifier,
+    BCRegressor,
+    DiffusionBC,
+    DynamicsRegressor,
+    FDivergenceBC,
+    InverseDynamicsRegressor,
+    LatentBC,
+    MixtureDensityBC,
+    SequenceBC,
+)
+
+from .conftest import TINY
+
+rng = np.random.default_rng(0)
+GROUPS = np.repeat(np.arange(4), 10)
+X = rng.normal(size=(40, 2))
+Y = rng.normal(size=(40, 2))
+LABELS = (X[:, 0] > 0).astype(int)
+
+# Each policy with its small settings and the structural parameter a warm
+# start must not change.
+POLICIES = {
+    "BCRegressor": (BCRegressor, {}, "hidden_layer_sizes", (4,)),
+    "BCClassifier": (BCClassifier, {}, "hidden_layer_sizes", (4,)),
+    "MixtureDensityBC": (MixtureDensityBC, {"n_components": 2}, "n_components", 3),
+    "DiffusionBC": (DiffusionBC, {"n_diffusion_steps": 4, "n_inference_steps": 2},
+                    "n_diffusion_steps", 8),
+    "AutoregressiveBC": (AutoregressiveBC, {"n_bins": 4}, "n_bins", 6),
+    "LatentBC": (LatentBC, {"latent_dim": 2}, "latent_dim", 3),
+    "FDivergenceBC": (FDivergenceBC, {}, "hidden_layer_sizes", (4,)),
+    "SequenceBC": (SequenceBC, {"n_frames": 1}, "hidden_layer_sizes", (4,)),
+    "DynamicsRegressor": (DynamicsRegressor, {}, "hidden_layer_sizes", (4,)),
+    "InverseDynamicsRegressor": (InverseDynamicsRegressor, {}, "hidden_layer_sizes", (4,)),
+}
+
+
+def make(name, **params):
+    cls, extra, *_ = POLICIES[name]
+    return cls(**{**TINY, **extra, **params})
+
+
+def target(name):
+    return LABELS if name == "BCClassifier" else Y
+
+
+def fit(name, X=X, y=None, groups=GROUPS, **params):
+    return make(name, **params).fit(X, target(name) if y is None else y, groups=groups)
+
+
+_fitted = {}
+
+
+def fitted(name):
+    if name not in _fitted:
+        _fitted[name] = fit(name)
+    return _fitted[name]
+
+
+def with_value(a, index, value, dtype=float):
+    a = np.array(a, dtype=dtype)
+    a[index] = value
+    return a
+
+
+# (case id, call(policy name), pattern the message must match)
+FIT_CASES = [
+    ("X NaN", lambda n: fit(n, X=with_value(X, (0, 0), np.nan)), r"X.*NaN"),
+    ("X inf", lambda n: fit(n, X=with_value(X, (3, 1), np.inf)), r"X.*infinity"),
+    ("X beyond float32", lambda n: fit(n, X=with_value(X, (0, 0), 1e39)), r"X.*float32"),
+    ("X 1-D", lambda n: fit(n, X=X[:, 0]), r"X.*2D"),
+    ("X 3-D", lambda n: fit(n, X=X[:, :, None]), r"X.*dim 3"),
+    ("X empty", lambda n: fit(n, X=X[:0], y=target(n)[:0], groups=GROUPS[:0]), r"X.*0 sample"),
+    ("X strings", lambda n: fit(n, X=np.full(X.shape, "a")), r"X.*string"),
+    ("X complex", lambda n: fit(n, X=X + 1j), r"X.*[Cc]omplex"),
+    ("X object", lambda n: fit(n, X=with_value(X, (0, 0), None, object)), r"X"),
+    ("y NaN", lambda n: fit(n, y=with_value(target(n), 0, np.nan)), r"y.*NaN"),
+    ("y inf", lambda n: fit(n, y=with_value(target(n), 0, np.inf)), r"y.*infinity"),
+    ("y None", lambda n: make(n).fit(X, None), r"requires y"),
+    ("y 3-D", lambda n: fit(n, y=np.zeros((40, 2, 2))), r"y.*dim"),
+    ("y rows", lambda n: fit(n, y=target(n)[:-1]), r"y.*39.*40|X.*40.*39|inconsistent"),
+    ("groups rows", lambda n: fit(n, groups=GROUPS[:-1]), r"groups.*39"),
+    ("groups NaN", lambda n: fit(n, groups=with_value(GROUPS, 0, np.nan)), r"groups.*NaN"),
+    ("groups 2-D", lambda n: fit(n, groups=GROUPS[:, None]), r"groups.*1-D"),
+    ("groups split", lambda n: fit(n, groups=np.r_[GROUPS[5:], GROUPS[:5]]),
+     r"groups.*episode 0.*contiguous"),
+    ("hidden_layer_sizes zero", lambda n: fit(n, hidden_layer_sizes=(0,)),
+     r"hidden_layer_sizes"),
+    ("learning_rate_init negative", lambda n: fit(n, learning_rate_init=-1.0),
+     r"learning_rate_init"),
+    ("activation unknown", lambda n: fit(n, activation="bogus"), r"activation"),
+    ("max_iter zero", lambda n: fit(n, max_iter=0), r"max_iter"),
+    ("batch_size zero", lambda n: fit(n, batch_size=0), r"batch_size"),
+    ("device unknown", lambda n: fit(n, device="nonsense"), r"device"),
+    ("early_stopping one episode", lambda n: fit(n, early_stopping=True, groups=np.zeros(40)),
+     r"early_stopping.*2 episodes"),
+    ("diverging learning rate", lambda n: fit(n, learning_rate_init=1e30, max_iter=20),
+     r"diverged.*learning_rate_init"),
+]
+
+PREDICT_CASES = [
+    ("predict NaN", lambda p: p.predict(with_value(X, (0, 0), np.nan)), r"X.*NaN"),
+    ("predict beyond float32", lambda p: p.predict(with_value(X, (0, 0), 1e39)), r"X.*float32"),
+    ("predict beyond float32, as a list",
+     lambda p: p.predict(with_value(X, (0, 0), 1e39).tolist()), r"X.*float32"),
+    ("predict width", lambda p: p.predict(np.zeros((2, 3))), r"X has 3 features"),
+    ("predict 1-D", lambda p: p.predict(np.zeros(2)), r"X.*2D"),
+    ("predict empty", lambda p: p.predict(np.zeros((0, 2))), r"X.*0 sample"),
+    ("predict strings", lambda p: p.predict(np.array([["a", "b"]])), r"X.*string"),
+]
+
+SAMPLE_CASES = [
+    ("sample n_samples=0", lambda p: p.sample(X[:2], n_samples=0), r"n_samples"),
+    ("sample n_samples=-1", lambda p: p.sample(X[:2], n_samples=-1), r"n_samples"),
+    ("sample n_samples=1.5", lambda p: p.sample(X[:2], n_samples=1.5), r"n_samples"),
+]
+
+
+def _check(call, pattern):
+    with pytest.raises((ValueError, TypeError), match=pattern):
+        call()
+
+
+@pytest.mark.parametrize("name", POLICIES)
+@pytest.mark.parametrize("call, pattern", [c[1:] for c in FIT_CASES], ids=[c[0] for c in FIT_CASES])
+def test_fit_refuses(name, call, pattern):
+    _check(lambda: call(name), pattern)
+
+
+@pytest.mark.parametrize("name", POLICIES)
+@pytest.mark.parametrize("call, pattern", [c[1:] for c in PREDICT_CASES],
+                         ids=[c[0] for c in PREDICT_CASES])
+def test_predict_refuses(name, call, pattern):
+    _check(lambda: call(fitted(name)), pattern)
+
+
+@pytest.mark.parametrize("name", [n for n, (cls, *_) in POLICIES.items() if hasattr(cls, "sample")])
+@pytest.mark.parametrize("call, pattern", [c[1:] for c in SAMPLE_CASES],
+                         ids=[c[0] for c in SAMPLE_CASES])
+def test_sample_refuses(name, call, pattern):
+    _check(lambda: call(fitted(name)), pattern)
+
+
+@pytest.mark.parametrize("name", POLICIES)
+def test_warm_start_refuses_a_changed_structure(name):
+    _, _, param, value = POLICIES[name]
+    policy = fit(name, warm_start=True)
+    before = policy.predict(X[:4])
+    built = policy.get_params()[param]
+    policy.set_params(**{param: value})
+    _check(lambda: policy.fit(X, target(name), groups=GROUPS), rf"{param}.*warm_start")
+    np.testing.assert_array_equal(policy.set_params(**{param: built}).predict(X[:4]), before)
+
+
+# Policies whose architecture needs a hidden layer; the others are linear without one.
+NEEDS_A_LAYER = {"DiffusionBC", "AutoregressiveBC", "SequenceBC"}
+
+
+@pytest.mark.parametrize("name", POLICIES)
+def test_no_hidden_layer_is_a_linear_policy_or_a_clear_error(name):
+    if name in NEEDS_A_LAYER:
+        _check(lambda: fit(name, hidden_layer_sizes=()), r"hidden_layer_sizes=\(\).*hidden layer")
+    else:
+        assert len(fit(name, hidden_layer_sizes=()).predict(X[:3])) == 3
+
+
+# ---------------------------------------------------------------- faults
+def interrupt_after(monkeypatch, n_batches, exception=KeyboardInterrupt):
+    """Make training raise ``exception`` after ``n_batches`` minibatches."""
+    import sklearn_il.base
+
+    original, seen = sklearn_il.base.BatchSlicer.__iter__, [0]
+
+    def batches(self):
+        for batch in original(self):
+            seen[0] += 1
+            if seen[0] > n_batches:
+                raise exception
+            yield batch
+
+    monkeypatch.setattr(sklearn_il.base.BatchSlicer, "__iter__", batches)
+
+
+def state(policy):
+    return (policy.predict(X[:5]), policy.n_iter_, list(policy.loss_curve_),
+            len(policy.net_.history))
+
+
+@pytest.mark.parametrize("name", ["BCRegressor", "DiffusionBC", "FDivergenceBC"])
+def test_an_interrupted_warm_start_leaves_the_fitted_policy_as_it_was(name, monkeypatch):
+    policy = fit(name, warm_start=True)
+    before = state(policy)
+    interrupt_after(monkeypatch, 1)
+    with pytest.raises(KeyboardInterrupt):
+        policy.fit(X, target(name), groups=GROUPS)
+    monkeypatch.undo()
+    after = state(policy)
+    np.testing.assert_array_equal(after[0], before[0])
+    assert after[1:] == before[1:]
+    # and it trains on from there as if nothing had happened
+    assert policy.fit(X, target(name), groups=GROUPS).n_iter_ == before[1] + TINY["max_iter"]
+
+
+def test_an_interrupted_first_fit_leaves_the_policy_unfitted(monkeypatch):
+    policy = make("BCRegressor")
+    interrupt_after(monkeypatch, 1)
+    with pytest.raises(KeyboardInterrupt):
+        policy.fit(X, Y)
+    assert not hasattr(policy, "net_") and not hasattr(policy, "n_features_in_")
+
+
+def test_a_diverged_warm_start_leaves_the_fitted_policy_as_it_was():
+    policy = fit("BCRegressor", warm_start=True)
+    before = state(policy)
+    policy.set_params(learning_rate_init=1e30, max_iter=20)
+    _check(lambda: policy.fit(X, Y, groups=GROUPS), "diverged")
+    after = state(policy)
+    np.testing.assert_array_equal(after[0], before[0])
+    assert after[1:] == before[1:]
