@@ -253,6 +253,8 @@ class atomic_write:
     def __enter__(self):
         if not self.path.parent.is_dir():
             raise ValueError(f"cannot write {self.path}: the folder {self.path.parent} does not exist.")
+        if self.path.is_dir():
+            raise ValueError(f"cannot write {self.path}: it is a folder; pass a file name.")
         fd, self.tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.",
                                         suffix=self.path.suffix)
         os.close(fd)

@@ -16,9 +16,12 @@ trusted files.
 """
 
 import copy
+import hashlib
 import io
 import json
+import warnings
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -28,11 +31,14 @@ from safetensors.torch import save as save_tensors
 from sklearn.base import BaseEstimator
 
 from ._formats import atomic_write
+from ._validation import check_device
 from .base import BasePolicy
 
 __all__ = ["dump", "load"]
 
-_FORMAT = "sklearn_il.policy/1"
+# /2 adds the checksum; /1 files (without one) still load.
+_FORMAT = "sklearn_il.policy/2"
+_FORMATS = {"sklearn_il.policy/1", _FORMAT}
 _WORKFLOW_FORMAT = "sklearn_il.workflow/1"
 # Where a workflow's types may come from (top-level packages; pathlib for
 # a checkpoint's path).
@@ -42,14 +48,12 @@ _POLICY_MARKER = "__sklearn_il_policy__"
 
 
 def _policy_classes():
-    """This library's concrete policy classes, by name: all ``load`` will build."""
-    found, todo = {}, [BasePolicy]
-    while todo:
-        cls = todo.pop()
-        todo.extend(cls.__subclasses__())
-        if cls is not BasePolicy and cls.__module__.startswith("sklearn_il."):
-            found[cls.__name__] = cls
-    return found
+    """This library's public policy classes, by name: all ``load`` will build."""
+    import sklearn_il
+
+    classes = (getattr(sklearn_il, name) for name in sklearn_il.__all__)
+    return {cls.__name__: cls for cls in classes
+            if isinstance(cls, type) and issubclass(cls, BasePolicy)}
 
 
 def _encode(value, name):
@@ -71,18 +75,35 @@ def _encode(value, name):
     )
 
 
-def _decode(value):
+# The array kinds a header may hold: booleans, numbers, strings, and
+# objects (mixed class labels) built from JSON values.
+_ARRAY_KINDS = set("biufcUSO")
+
+
+def _decode(value, budget):
+    """A header value as Python/NumPy objects; ``budget`` ([bytes]) caps the arrays made."""
     if isinstance(value, dict):
-        if "__ndarray__" in value:
+        if set(value) == {"__ndarray__", "dtype"}:
             dtype = np.dtype(value["dtype"])
             data = value["__ndarray__"]
+            if dtype.kind not in _ARRAY_KINDS:
+                raise ValueError(f"arrays of dtype {dtype} are not written by dump")
+            # Checked before numpy allocates: a header naming a wide string
+            # dtype would otherwise cost far more memory than the file.
+            budget[0] -= _n_leaves(data) * dtype.itemsize
+            if budget[0] < 0:
+                raise ValueError("its arrays would take far more memory than the file")
             return np.array(data, dtype=object) if dtype.kind == "O" else np.array(data, dtype=dtype)
-        if "__tuple__" in value:
-            return tuple(_decode(v) for v in value["__tuple__"])
-        raise ValueError(f"unexpected entry in the file's header: {value!r}")
+        if set(value) == {"__tuple__"}:
+            return tuple(_decode(v, budget) for v in value["__tuple__"])
+        raise ValueError(f"unexpected entry in the file's header: {str(value)[:80]}")
     if isinstance(value, list):
-        return [_decode(v) for v in value]
+        return [_decode(v, budget) for v in value]
     return value
+
+
+def _n_leaves(data):
+    return sum(map(_n_leaves, data)) if isinstance(data, list) else 1
 
 
 def dump(estimator, path):
@@ -151,7 +172,19 @@ def _policy_bytes(estimator):
     tensors = {
         k: v.detach().cpu().contiguous() for k, v in estimator.net_.module_.state_dict().items()
     }
-    return save_tensors(tensors, metadata={"sklearn_il": json.dumps(header)})
+    text = json.dumps(header)
+    return save_tensors(tensors, metadata={"sklearn_il": text, "sha256": _digest(text, tensors)})
+
+
+def _digest(header, tensors):
+    """SHA-256 of the header and every tensor's name, dtype, shape and bytes:
+    a damaged file is refused rather than loaded with altered weights."""
+    digest = hashlib.sha256(header.encode())
+    for name in sorted(tensors):
+        tensor = tensors[name]
+        digest.update(f"{name}|{tensor.dtype}|{tuple(tensor.shape)}".encode())
+        digest.update(tensor.contiguous().view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()
 
 
 def _workflow_bytes(estimator):
@@ -247,12 +280,14 @@ def load(path, device=None):
         from outside scikit-learn, imbalanced-learn, this library, NumPy
         and SciPy: the message names them, and nothing is built.
     """
+    if Path(path).is_dir():
+        raise ValueError(f"{path} is a folder; pass the file written by dump.")
     try:
-        is_archive = zipfile.is_zipfile(path)
         with open(path, "rb") as f:
             data = f.read()
     except OSError as exc:
         raise ValueError(f"cannot read {path}: {exc}") from exc
+    is_archive = zipfile.is_zipfile(io.BytesIO(data))
     if is_archive:
         return _load_workflow(data, path, device)
     return _load_policy(data, path, device)
@@ -266,19 +301,30 @@ def _load_workflow(data, path, device):
             header = json.loads(archive.read("format.json"))
             if header.get("format") != _WORKFLOW_FORMAT:
                 raise ValueError(f"unsupported format {header.get('format')!r}")
+            # Members are stored uncompressed: one larger than the archive
+            # would be a decompression bomb.
+            if any(info.file_size > len(data) for info in archive.infolist()):
+                raise ValueError("a member is larger than the archive")
             tree_bytes = archive.read("workflow.skops")
             members = [archive.read(f"policy-{i}.safetensors")
                        for i in range(int(header["n_policies"]))]
-    except (KeyError, TypeError, ValueError, zipfile.BadZipFile) as exc:
-        raise ValueError(f"{path} is not a workflow written by sklearn_il.io.dump: {exc}") from exc
-    types, refused = _skops_types(tree_bytes)
+        types, refused = _skops_types(tree_bytes)
+    except Exception as exc:  # an untrusted file: whatever fails is reported as bad input
+        raise ValueError(f"{path} is not a workflow written by sklearn_il.io.dump: "
+                         f"{type(exc).__name__}: {exc}") from exc
     if refused:
         raise ValueError(
             f"{path} holds types from outside scikit-learn, imbalanced-learn, sklearn_il, "
             f"NumPy and SciPy, refused: {refused}."
         )
-    policies = [_load_policy(member, path, device) for member in members]
-    return _restore_policies(skops.io.loads(tree_bytes, trusted=types), policies)
+    policies = [_load_policy(member, f"{path} (policy {i})", device)
+                for i, member in enumerate(members)]
+    try:
+        tree = skops.io.loads(tree_bytes, trusted=types)
+        return _restore_policies(tree, policies)
+    except Exception as exc:
+        raise ValueError(f"{path}: its workflow cannot be rebuilt: "
+                         f"{type(exc).__name__}: {exc}") from exc
 
 
 def _skops_types(tree_bytes):
@@ -291,33 +337,103 @@ def _skops_types(tree_bytes):
 
 
 def _load_policy(data, path, device):
+    """Check the whole file, then build: nothing is made from a header that
+    does not match the tensors, and every failure is a ``ValueError``."""
     try:
-        tensors = load_tensors(data)
         metadata = _safetensors_metadata(data)
-    except (SafetensorError, OSError, ValueError) as exc:
-        raise ValueError(f"{path} is not a policy file written by sklearn_il.io.dump: {exc}") from exc
+        tensors = load_tensors(data)
+        text = metadata["sklearn_il"]
+        header = json.loads(text)
+        if not isinstance(header, dict) or header.get("format") not in _FORMATS:
+            raise ValueError("unsupported format")
+        if header["format"] == _FORMAT and metadata.get("sha256") != _digest(text, tensors):
+            raise ValueError("its checksum does not match: the file is damaged")
+        estimator = _estimator_from_header(header, len(data), device)
+    except Exception as exc:  # an untrusted file: whatever fails is reported as bad input
+        raise ValueError(f"{path} is not a valid policy file written by sklearn_il.io.dump: "
+                         f"{type(exc).__name__}: {exc}") from exc
     try:
-        header = json.loads(metadata["sklearn_il"])
-        if header["format"] != _FORMAT:
-            raise ValueError(f"unsupported format {header['format']!r}")
-        name, params, fitted = header["class"], header["params"], header["fitted"]
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ValueError(f"{path} has no valid sklearn_il header: {exc}") from exc
+        _check_tensors(estimator, tensors, len(data))
+        module = estimator._build_module()
+        module.load_state_dict(tensors, strict=True)
+        estimator.net_ = estimator._make_net(module).initialize()
+        estimator.net_.module_.eval()
+        estimator._ready_to_act()
+        # The loaded policy must act: one row of zeros through its predict
+        # (as an array: a policy fitted on named columns would warn).
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            estimator.predict(np.zeros((1, estimator.n_features_in_)))
+    except Exception as exc:
+        raise ValueError(f"{path}: the policy it describes cannot be built: "
+                         f"{type(exc).__name__}: {exc}") from exc
+    return estimator
+
+
+def _estimator_from_header(header, file_size, device):
+    """The unfitted estimator with the header's parameters and fitted
+    attributes, each checked; the network is not built yet."""
     classes = _policy_classes()
+    name, params, fitted = header["class"], header["params"], header["fitted"]
     if name not in classes:
-        raise ValueError(f"{path} names the class {name!r}, which is not a sklearn_il policy.")
-    estimator = classes[name](**{k: _decode(v) for k, v in params.items()})
+        raise ValueError(f"it names the class {name!r}, which is not a sklearn_il policy")
+    cls = classes[name]
+    if not isinstance(params, dict) or not isinstance(fitted, dict):
+        raise ValueError("its params and fitted entries must be objects")
+    unknown = set(params) - set(cls._get_param_names())
+    if unknown:
+        raise ValueError(f"{name} has no parameters {sorted(unknown)}")
+    budget = [4 * file_size]
+    estimator = cls(**{k: _decode(v, budget) for k, v in params.items()})
     if device is not None:
         estimator.set_params(device=device)
+    elif not _available(estimator.device):
+        # Fitted on a device this machine lacks (a GPU): act on the CPU.
+        estimator.set_params(device="cpu")
+    estimator._validate_params()
+    estimator._hidden_sizes()
     for key, value in fitted.items():
-        setattr(estimator, key, _decode(value))
+        # Fitted attributes only: a name like "predict" would replace a method.
+        if not (isinstance(key, str) and key.isidentifier() and key.endswith("_")
+                and not key.startswith("_") and not hasattr(cls, key)):
+            raise ValueError(f"{key!r} is not a fitted attribute of {name}")
+        setattr(estimator, key, _decode(value, budget))
+    n_features = getattr(estimator, "n_features_in_", None)
+    if isinstance(n_features, bool) or not isinstance(n_features, int) or n_features < 1:
+        raise ValueError(f"n_features_in_ must be a positive int, got {n_features!r}")
     estimator._structure = estimator._structural_params()
-    module = estimator._build_module()
-    module.load_state_dict(tensors, strict=True)
-    estimator.net_ = estimator._make_net(module).initialize()
-    estimator.net_.module_.eval()
-    estimator._ready_to_act()
     return estimator
+
+
+def _available(device):
+    try:
+        check_device(device)
+    except ValueError:
+        return False
+    return True
+
+
+def _check_tensors(estimator, tensors, file_size):
+    """Compare the file's tensors with the module the header describes,
+    built on the meta device (no memory), before building it for real."""
+    with torch.device("meta"):
+        module = estimator._build_module()
+    expected = module.state_dict()
+    if set(expected) != set(tensors):
+        missing, extra = sorted(set(expected) - set(tensors)), sorted(set(tensors) - set(expected))
+        raise ValueError(f"its tensors do not match the network: missing {missing}, "
+                         f"unexpected {extra}")
+    for key, tensor in expected.items():
+        got = tensors[key]
+        if got.shape != tensor.shape or got.dtype != tensor.dtype:
+            raise ValueError(f"tensor {key!r} is {got.dtype} {tuple(got.shape)}, the network "
+                             f"needs {tensor.dtype} {tuple(tensor.shape)}")
+    # Buffers derived from parameters (a diffusion schedule) are not in the
+    # file; a header asking for huge ones is refused here.
+    size = sum(t.numel() * t.element_size() for t in [*module.parameters(), *module.buffers()])
+    if size > 2 * file_size + 2**22:
+        raise ValueError(f"the network it describes needs {size} bytes, far more than the "
+                         f"file's {file_size}")
 
 
 def _safetensors_metadata(data):

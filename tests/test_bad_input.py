@@ -7,8 +7,17 @@ exception type (a raw torch/numpy/Python error), or says something that
 does not name what is wrong.
 """
 
+import json
+import re
+import resource
+import tracemalloc
+
 import numpy as np
 import pytest
+import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from safetensors import safe_open
 
 from sklearn_il import (
     AutoregressiveBC,
@@ -22,6 +31,7 @@ from sklearn_il import (
     MixtureDensityBC,
     SequenceBC,
 )
+from sklearn_il.io import dump, load
 
 from .conftest import TINY
 
@@ -230,3 +240,199 @@ def test_a_diverged_warm_start_leaves_the_fitted_policy_as_it_was():
     after = state(policy)
     np.testing.assert_array_equal(after[0], before[0])
     assert after[1:] == before[1:]
+
+
+# ---------------------------------------------------------------- io.load
+def _policy_file(tmp_path, name="BCRegressor"):
+    path = tmp_path / f"{name}.safetensors"
+    dump(fitted(name), path)
+    return path
+
+
+def tamper(path, header=None, tensors=None):
+    """Rewrite a policy file as an attacker would: edit its header (a dict,
+    or its JSON text when ``header`` returns a str) and tensors, and sign it
+    again so that the checksum holds."""
+    from safetensors.torch import load_file, save_file
+
+    from sklearn_il.io import _digest
+
+    with safe_open(str(path), framework="pt") as f:
+        head = json.loads(f.metadata()["sklearn_il"])
+    weights = load_file(str(path))
+    edited = None if header is None else header(head)
+    if tensors is not None:
+        tensors(weights)
+    text = edited if isinstance(edited, str) else json.dumps(head)
+    save_file(weights, str(path), metadata={"sklearn_il": text, "sha256": _digest(text, weights)})
+    return path
+
+
+def _set(section, key, value):
+    def edit(head):
+        head[section][key] = value
+    return edit
+
+
+def _nested(depth):
+    """A header whose alpha is a list nested ``depth`` deep (JSON text:
+    ``json.dumps`` itself refuses to write one)."""
+    def edit(head):
+        head["params"]["alpha"] = "NESTED"
+        return json.dumps(head).replace('"NESTED"', "[" * depth + "1" + "]" * depth)
+    return edit
+
+
+def _drop(key):
+    return lambda weights: weights.pop(key)
+
+
+def _reshape(weights):
+    key = sorted(weights)[0]
+    weights[key] = torch.zeros(3, 3)
+
+
+def _retype(weights):
+    key = sorted(weights)[0]
+    weights[key] = weights[key].double()
+
+
+def _extra(weights):
+    weights["surprise"] = torch.zeros(2)
+
+
+# (case id, policy, header edit, tensor edit, pattern)
+HEADER_CASES = [
+    ("a function as the class", "BCRegressor", lambda h: h.update({"class": "os.system"}), None,
+     r"'os.system', which is not a sklearn_il policy"),
+    ("a base class", "BCRegressor", lambda h: h.update({"class": "BasePolicy"}), None,
+     r"'BasePolicy', which is not a sklearn_il policy"),
+    ("an abstract policy", "BCRegressor", lambda h: h.update({"class": "ContinuousPolicy"}), None,
+     r"'ContinuousPolicy', which is not"),
+    ("no format", "BCRegressor", lambda h: h.pop("format") and None, None,
+     r"unsupported format"),
+    ("a future format", "BCRegressor", lambda h: h.update({"format": "sklearn_il.policy/9"}),
+     None, r"unsupported format"),
+    ("params a list", "BCRegressor", lambda h: h.update({"params": [1, 2]}), None,
+     r"params and fitted entries must be objects"),
+    ("an unknown parameter", "BCRegressor", _set("params", "colour", "red"), None,
+     r"no parameters \['colour'\]"),
+    ("an unknown activation", "BCRegressor", _set("params", "activation", "bogus"), None,
+     r"'activation' parameter"),
+    ("a negative layer", "BCRegressor", _set("params", "hidden_layer_sizes", [-3]), None,
+     r"hidden_layer_sizes"),
+    ("huge layers", "BCRegressor", _set("params", "hidden_layer_sizes", [10**7]), None,
+     r"tensor '.*' is .* the network needs"),
+    ("a deeply nested parameter", "BCRegressor", _nested(100_000), None,
+     r"RecursionError|nested"),
+    ("a method as a fitted attribute", "BCRegressor", _set("fitted", "predict", "x"), None,
+     r"'predict' is not a fitted attribute"),
+    ("a private attribute", "BCRegressor", _set("fitted", "_acting", 1), None,
+     r"'_acting' is not a fitted attribute"),
+    ("n_features_in_ a string", "BCRegressor", _set("fitted", "n_features_in_", "two"), None,
+     r"n_features_in_ must be a positive int"),
+    ("n_features_in_ missing", "BCRegressor", lambda h: h["fitted"].pop("n_features_in_") and None,
+     None,
+     r"n_features_in_ must be a positive int"),
+    ("n_features_in_ wrong", "BCRegressor", _set("fitted", "n_features_in_", 7), None,
+     r"tensor '.*' is .* the network needs"),
+    ("a wide string dtype", "BCClassifier",
+     _set("fitted", "classes_", {"__ndarray__": ["a", "b"], "dtype": "<U100000000"}), None,
+     r"far more memory than the file"),
+    ("a void dtype", "BCRegressor",
+     _set("fitted", "loss_curve_", {"__ndarray__": [1], "dtype": "|V8"}), None,
+     r"dtype \|V8 are not written"),
+    ("a nonsense dtype", "BCRegressor",
+     _set("fitted", "loss_curve_", {"__ndarray__": [1], "dtype": "zz"}), None,
+     r"data type 'zz' not understood"),
+    ("an unknown entry", "BCRegressor", _set("fitted", "loss_curve_", {"__code__": "x"}), None,
+     r"unexpected entry"),
+    ("a huge diffusion schedule", "DiffusionBC", _set("params", "n_diffusion_steps", 10**8),
+     None, r"needs \d+ bytes, far more than the file"),
+    ("a missing tensor", "BCRegressor", None, lambda w: w.pop(sorted(w)[0]), r"missing \['"),
+    ("an unexpected tensor", "BCRegressor", None, _extra, r"unexpected \['surprise'\]"),
+    ("a tensor of another shape", "BCRegressor", None, _reshape, r"\(3, 3\), the network needs"),
+    ("a tensor of another dtype", "BCRegressor", None, _retype,
+     r"torch.float64 .* the network needs torch.float32"),
+    ("classes_ 2-D", "BCClassifier",
+     _set("fitted", "classes_", {"__ndarray__": [[0, 1]], "dtype": "<i8"}), None,
+     r"cannot be built"),
+]
+
+
+@pytest.mark.parametrize("name, header, tensors, pattern", [c[1:] for c in HEADER_CASES],
+                         ids=[c[0] for c in HEADER_CASES])
+def test_load_refuses_a_crafted_file_before_building_it(tmp_path, name, header, tensors, pattern):
+    path = tamper(_policy_file(tmp_path, name), header, tensors)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with pytest.raises(ValueError, match=re.escape(str(path)) + ".*" + pattern):
+        load(path)
+    # No case may allocate anywhere near what a crafted size asks for (GBs).
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - peak < 200_000  # KiB
+
+
+def test_load_refuses_damage_and_names_the_file(tmp_path):
+    path = _policy_file(tmp_path)
+    data = bytearray(path.read_bytes())
+    data[-3] ^= 0xFF  # a weight's byte: the header is intact
+    path.write_bytes(bytes(data))
+    _check(lambda: load(path), re.escape(str(path)) + r".*checksum does not match")
+    path.write_bytes(b"")
+    _check(lambda: load(path), re.escape(str(path)) + r".*not a valid policy file")
+    _check(lambda: load(tmp_path), r"is a folder")
+    _check(lambda: load(tmp_path / "absent.safetensors"), r"cannot read .*absent")
+    _check(lambda: load(_policy_file(tmp_path), device="nonsense"), r"device='nonsense'")
+
+
+def test_dump_refuses_a_path_it_cannot_write(tmp_path):
+    _check(lambda: dump(fitted("BCRegressor"), tmp_path / "no" / "p.safetensors"),
+           r"folder .*no does not exist")
+    _check(lambda: dump(fitted("BCRegressor"), tmp_path), r"it is a folder")
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="tests the fallback of a machine without CUDA")
+def test_a_file_fitted_on_a_gpu_loads_on_the_cpu(tmp_path):
+    path = tamper(_policy_file(tmp_path), _set("params", "device", "cuda"))
+    policy = load(path)
+    assert policy.device == "cpu"
+    np.testing.assert_array_equal(policy.predict(X[:3]), fitted("BCRegressor").predict(X[:3]))
+    _check(lambda: load(path, device="cuda"), r"device='cuda'")
+
+
+def _workflow_file(tmp_path):
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    path = tmp_path / "workflow.zip"
+    dump(make_pipeline(StandardScaler(), make("BCRegressor")).fit(X, Y), path)
+    return path
+
+
+@pytest.mark.parametrize("kind", ["policy", "workflow"])
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_damaged_files_give_a_value_error_or_the_same_policy(tmp_path, kind, data):
+    path = _policy_file(tmp_path) if kind == "policy" else _workflow_file(tmp_path)
+    original = load(path).predict(X[:3])
+    good = path.read_bytes()
+    if data.draw(st.booleans(), label="truncate"):
+        damaged = good[: data.draw(st.integers(0, len(good) - 1), label="length")]
+    else:
+        flips = data.draw(st.lists(st.integers(0, len(good) - 1), min_size=1, max_size=4),
+                          label="positions")
+        damaged = bytearray(good)
+        for i in flips:
+            damaged[i] ^= data.draw(st.integers(1, 255), label="mask")
+    path.write_bytes(bytes(damaged))
+    tracemalloc.start()
+    try:
+        loaded = load(path)
+    except ValueError:
+        loaded = None
+    finally:
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    assert peak < 50 * len(good) + 2**21
+    if loaded is not None:  # damage where nothing is checked (a zip's timestamps)
+        np.testing.assert_array_equal(loaded.predict(X[:3]), original)

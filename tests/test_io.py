@@ -10,8 +10,6 @@ import zipfile
 
 import numpy as np
 import pytest
-from safetensors import safe_open
-from safetensors.numpy import save_file
 
 import skops.io
 from imblearn.pipeline import make_pipeline as make_imb_pipeline
@@ -40,22 +38,9 @@ def test_a_pickle_disguised_as_a_policy_file_runs_nothing(tmp_path):
     marker = tmp_path / "pwned"
     path = tmp_path / "policy.safetensors"
     path.write_bytes(pickle.dumps(_Payload(marker)))
-    with pytest.raises(ValueError, match="not a policy file"):
+    with pytest.raises(ValueError, match="not a valid policy file"):
         load(path)
     assert not marker.exists()
-
-
-def test_a_header_naming_another_class_is_refused(tmp_path, obstacle_data):
-    X, y, _ = obstacle_data
-    path = tmp_path / "policy.safetensors"
-    dump(BCRegressor(**FAST).fit(X, y), path)
-    with safe_open(str(path), framework="numpy") as f:
-        header = json.loads(f.metadata()["sklearn_il"])
-        tensors = {k: f.get_tensor(k) for k in f.keys()}
-    header["class"] = "os.system"
-    save_file(tensors, str(path), metadata={"sklearn_il": json.dumps(header)})
-    with pytest.raises(ValueError, match="not a sklearn_il policy"):
-        load(path)
 
 
 def test_dump_refuses_unfitted_and_foreign_estimators(tmp_path):

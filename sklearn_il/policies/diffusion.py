@@ -20,8 +20,10 @@ _TIME_EMBEDDING = 128
 
 def cosine_alphas_cumprod(n_steps, s=0.008, max_beta=0.999):
     """Cumulative signal fractions of the cosine schedule (``squaredcos_cap_v2``)."""
-    f = [math.cos((t / n_steps + s) / (1 + s) * math.pi / 2) ** 2 for t in range(n_steps + 1)]
-    betas = torch.tensor([min(1 - f[t + 1] / f[t], max_beta) for t in range(n_steps)])
+    t = torch.arange(n_steps + 1, dtype=torch.float64)
+    f = torch.cos((t / n_steps + s) / (1 + s) * math.pi / 2) ** 2
+    # The betas rounded to float32, as the schedule has been since it was written.
+    betas = (1 - f[1:] / f[:-1]).clamp(max=max_beta).float()
     return torch.cumprod(1 - betas.double(), 0)
 
 
