@@ -266,7 +266,8 @@ def load(path, device=None):
     path : str or path-like
         A file written by :func:`dump`.
     device : str or torch.device, default=None
-        Where to put the networks; default: the ``device`` each was fitted with.
+        Where to put the networks; default: the ``device`` each was fitted
+        with when this machine has it, else the CPU.
 
     Returns
     -------
@@ -275,10 +276,16 @@ def load(path, device=None):
     Raises
     ------
     ValueError
-        When the file was not written by :func:`dump`, names a class that
-        is not one of this library's policies, or (a workflow) holds types
-        from outside scikit-learn, imbalanced-learn, this library, NumPy
-        and SciPy: the message names them, and nothing is built.
+        When the file was not written by :func:`dump` or is damaged (a
+        policy's checksum does not match), names a class that is not one of
+        this library's public policies, holds parameters, fitted attributes
+        or tensors that do not describe a valid policy, or (a workflow)
+        holds types from outside scikit-learn, imbalanced-learn, this
+        library, NumPy and SciPy. The message names the file and the
+        problem. Everything is checked against the network the header
+        describes, built on torch's meta device (no memory), before the
+        network is built; a file cannot make the loader allocate much more
+        than its own size.
     """
     if Path(path).is_dir():
         raise ValueError(f"{path} is a folder; pass the file written by dump.")
