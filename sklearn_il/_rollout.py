@@ -2,19 +2,46 @@
 
 import copy
 from functools import partial
+from numbers import Integral
 
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 from sklearn.pipeline import Pipeline
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from tqdm.auto import tqdm
 
 from ._demonstrations import Demonstrations
 from ._seeding import SeedStreams
+from ._validation import all_finite
 from .preprocessing import stack_history
 
 # Envs stepped together by default (measured: see evaluation.rollout's n_envs).
 N_ENVS = 8
+
+
+# What a rollout function takes; the agent and env protocols are checked when
+# the env is made (make_vector_env, check_agent_fits_env).
+ROLLOUT_CONSTRAINTS = {
+    "policy": [HasMethods(["predict"]), callable],
+    "env": "no_validation",
+    "n_episodes": [Interval(Integral, 1, None, closed="left")],
+    "random_state": ["random_state"],
+    "max_episode_steps": [Interval(Integral, 1, None, closed="left"), None],
+    "n_envs": [Interval(Integral, 1, None, closed="left")],
+    "vectorization": [StrOptions({"sync", "async"})],
+    "verbose": ["verbose"],
+}
+
+
+def registered(env_id):
+    """``env_id`` if gymnasium knows it; a ``ValueError`` naming it if not
+    (gymnasium's own exceptions are not ``ValueError``s)."""
+    try:
+        gym.spec(env_id)
+    except gym.error.Error as exc:
+        raise ValueError(f"env={env_id!r}: {exc}") from exc
+    return env_id
 
 
 def make_env(env):
@@ -29,7 +56,7 @@ def make_env(env):
     if isinstance(env, gym.Env):
         return env, False
     if isinstance(env, str):
-        return gym.make(env), True
+        return gym.make(registered(env)), True
     if callable(env):
         made = env()
         if not isinstance(made, gym.Env):
@@ -371,7 +398,9 @@ def make_vector_env(env, n_envs=1, vectorization="sync"):
     """
     if isinstance(env, gym.vector.VectorEnv):
         return env, False
-    if not isinstance(env, (gym.Env, str)) and not callable(env):
+    if isinstance(env, str):
+        registered(env)
+    elif not isinstance(env, gym.Env) and not callable(env):
         make_env(env)  # raises make_env's TypeError for anything else
     if isinstance(env, gym.Env) and n_envs == 1 and vectorization == "sync":
         return gym.vector.SyncVectorEnv([lambda: env], autoreset_mode="Disabled", copy=False), False
@@ -415,6 +444,26 @@ def _info_at(info, key, i):
     if key in info and info.get("_" + key, np.ones(i + 1, bool))[i]:
         return info[key][i]
     return None
+
+
+def _check_finite_actions(predictions, agent, running, steps, episode_of):
+    """Refuse NaN or inf actions (an env would step them, or clip inf to a bound)."""
+    predictions = np.asarray(predictions)
+    if predictions.dtype.kind != "f" or predictions.ndim == 0:
+        return  # labels, or a shape action conversion refuses
+    rows = predictions.reshape(len(predictions), -1)
+    if all_finite(rows):
+        return
+    bad = ~np.isfinite(rows).all(axis=1)
+    if not bad.any():  # a finite sum that overflowed
+        return
+    row = np.flatnonzero(bad)[0]
+    slot = running[row]
+    name = getattr(agent, "__name__", type(agent).__name__)
+    raise ValueError(
+        f"{name} returned a non-finite action (NaN or inf: {predictions[row].tolist()}) at "
+        f"step {steps[slot]} of episode {episode_of[slot]}; an env cannot step it."
+    )
 
 
 def run_episodes(agent, env, n_episodes, random_state=None, max_episode_steps=None,
@@ -473,7 +522,9 @@ def run_episodes(agent, env, n_episodes, random_state=None, max_episode_steps=No
             X = flat_observations(obs, n_slots)
             if len(running) < n_slots:
                 X = X[running]
-            acted = to_env_actions(actor.act(X, running))
+            predictions = actor.act(X, running)
+            _check_finite_actions(predictions, agent, running, steps, episode_of)
+            acted = to_env_actions(predictions)
             if len(running) == n_slots:
                 actions = acted
             else:

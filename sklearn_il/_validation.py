@@ -1,5 +1,6 @@
 """Input checks shared by estimators, resamplers and rollout tools."""
 
+import math
 import re
 from contextlib import contextmanager
 from numbers import Integral
@@ -15,6 +16,21 @@ GROUPS_HOWTO = (
     "with .set_fit_request(groups=True) (or .set_fit_resample_request(groups=True) "
     "for a resampler)."
 )
+
+
+def all_finite(X):
+    """Whether a float array holds no NaN or inf.
+
+    A NaN or inf anywhere makes the sum non-finite, and a sum is the
+    cheapest reduction: in plain Python for a few values (numpy's call
+    machinery would dominate a one-row predict), else numpy's ``add``
+    without the per-element ``isfinite`` array. (A finite sum that
+    overflows reads as non-finite: the caller then takes the validating
+    path, which judges it properly.)
+    """
+    if X.size <= 32:
+        return math.isfinite(sum(map(sum, X.tolist())))
+    return math.isfinite(np.add.reduce(X, axis=None))
 
 
 def episode_starts(groups):

@@ -57,6 +57,7 @@ from skorch.helper import predefined_split
 from ._nn import ACTIVATIONS, Standardize
 from ._seeding import SeedStreams, torch_seeded
 from ._validation import (
+    all_finite,
     check_device,
     check_groups,
     check_n_samples,
@@ -144,21 +145,6 @@ class FiniteLoss(Callback):
         for key in ("train_loss", "valid_loss"):
             if key in row and not math.isfinite(row[key]):
                 raise _diverged(f"the {key} is {row[key]} at epoch {row['epoch']}", net.lr)
-
-
-def _all_finite(X):
-    """Whether a float array holds no NaN or inf.
-
-    A NaN or inf anywhere makes the sum non-finite, and a sum is the
-    cheapest reduction: in plain Python for a few values (numpy's call
-    machinery would dominate a one-row predict), else numpy's ``add``
-    without the per-element ``isfinite`` array. (A finite sum that
-    overflows reads as non-finite: the caller then takes the validating
-    path, which judges it properly.)
-    """
-    if X.size <= 32:
-        return math.isfinite(sum(map(sum, X.tolist())))
-    return math.isfinite(np.add.reduce(X, axis=None))
 
 
 def as_numpy(output):
@@ -444,7 +430,14 @@ class BasePolicy(BaseEstimator):
                 "and needs at least 2 episodes in groups; got 1."
             )
         splitter = GroupShuffleSplit(n_splits=1, test_size=self.validation_fraction, random_state=seed)
-        train, valid = next(splitter.split(np.zeros((len(groups), 1)), groups=groups))
+        try:
+            train, valid = next(splitter.split(np.zeros((len(groups), 1)), groups=groups))
+        except ValueError as exc:  # scikit-learn's message names its test_size
+            raise ValueError(
+                f"early_stopping=True with validation_fraction={self.validation_fraction} "
+                f"cannot hold out episodes from the {np.unique(groups).size} given, and "
+                f"keep some for training: {exc}"
+            ) from exc
         return torch.from_numpy(train), torch.from_numpy(valid)
 
     def _initialize_net(self, X, target, batch_size, warm):
@@ -599,7 +592,7 @@ class BasePolicy(BaseEstimator):
             # (converting in numpy is cheaper than inside torch.as_tensor).
             # Checked after the cast: a float64 beyond float32's range is inf
             # (numpy warns of the overflow; the validating path refuses it).
-            and _all_finite(X32 := X.astype(np.float32))
+            and all_finite(X32 := X.astype(np.float32))
         ):
             X = X32
         else:

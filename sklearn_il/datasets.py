@@ -1,10 +1,13 @@
 """Demonstrations: the container, collecting them, and the built-in tasks' data."""
 
+from numbers import Integral
+
 from sklearn.utils import Bunch
+from sklearn.utils._param_validation import HasMethods, Interval, validate_params
 
 from . import _formats, envs
 from ._demonstrations import Demonstrations
-from ._rollout import N_ENVS, run_episodes
+from ._rollout import N_ENVS, ROLLOUT_CONSTRAINTS, run_episodes
 
 __all__ = [
     "Demonstrations",
@@ -17,6 +20,11 @@ __all__ = [
 ]
 
 
+@validate_params(
+    {**{k: v for k, v in ROLLOUT_CONSTRAINTS.items() if k not in ("policy", "verbose")},
+     "expert": [HasMethods(["predict"]), callable]},
+    prefer_skip_nested_validation=True,
+)
 def collect_demonstrations(env, expert, n_episodes, random_state=None, max_episode_steps=None, *,
                            n_envs=N_ENVS, vectorization="sync"):
     """Roll out an expert and record its demonstrations.
@@ -112,11 +120,19 @@ def _loaded(demos, return_X_y, **extra):
     return Bunch(data=demos.X, target=demos.y, groups=demos.groups, demonstrations=demos, **extra)
 
 
+_MAKE_CONSTRAINTS = {
+    "n_episodes": [Interval(Integral, 1, None, closed="left")],
+    "random_state": ["random_state"],
+    "return_X_y": ["boolean"],
+}
+
+
 def _make_task(env_id, expert, n_episodes, random_state, return_X_y):
     demos = collect_demonstrations(env_id, expert, n_episodes, random_state)
     return _loaded(demos, return_X_y, env_id=env_id, expert=expert)
 
 
+@validate_params(_MAKE_CONSTRAINTS, prefer_skip_nested_validation=True)
 def make_obstacle(n_episodes=50, *, random_state=None, return_X_y=True):
     """Demonstrations of the bimodal obstacle task (the lecture's tree).
 
@@ -152,6 +168,7 @@ def make_obstacle(n_episodes=50, *, random_state=None, return_X_y=True):
     return _make_task(envs.OBSTACLE, envs.ObstacleExpert(), n_episodes, random_state, return_X_y)
 
 
+@validate_params(_MAKE_CONSTRAINTS, prefer_skip_nested_validation=True)
 def make_gates(n_episodes=50, *, random_state=None, return_X_y=True):
     """Demonstrations of the two-gate task: a bimodal 2-D action.
 
@@ -188,6 +205,7 @@ def make_gates(n_episodes=50, *, random_state=None, return_X_y=True):
     return _make_task(envs.GATES, envs.GatesExpert(), n_episodes, random_state, return_X_y)
 
 
+@validate_params(_MAKE_CONSTRAINTS, prefer_skip_nested_validation=True)
 def make_winding_road(n_episodes=20, *, random_state=None, return_X_y=True):
     """Demonstrations of the compounding-error task (a winding road).
 
@@ -221,6 +239,7 @@ def make_winding_road(n_episodes=20, *, random_state=None, return_X_y=True):
     )
 
 
+@validate_params(_MAKE_CONSTRAINTS, prefer_skip_nested_validation=True)
 def make_point_reach(n_episodes=50, *, random_state=None, return_X_y=True):
     """Demonstrations of the goal-reaching task.
 

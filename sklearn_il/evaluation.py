@@ -2,14 +2,13 @@
 
 import warnings
 
-from numbers import Integral
-
 import numpy as np
 from gymnasium import spaces
 from sklearn.utils import Bunch
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions, validate_params
+from sklearn.utils._param_validation import HasMethods, StrOptions, validate_params
 
 from ._rollout import (
+    ROLLOUT_CONSTRAINTS,
     N_ENVS,
     LabellingAgent,
     check_agent_fits_env,
@@ -23,21 +22,7 @@ __all__ = ["compounding_error", "evaluate_policy", "make_rollout_scorer", "rollo
 
 _METRICS = ("mean_return", "success_rate", "mean_length")
 
-# What a rollout function takes; the agent and env protocols are checked when
-# the env is made (make_vector_env, check_agent_fits_env).
-_ROLLOUT_CONSTRAINTS = {
-    "policy": [HasMethods(["predict"]), callable],
-    "env": "no_validation",
-    "n_episodes": [Interval(Integral, 1, None, closed="left")],
-    "random_state": ["random_state"],
-    "max_episode_steps": [Interval(Integral, 1, None, closed="left"), None],
-    "n_envs": [Interval(Integral, 1, None, closed="left")],
-    "vectorization": [StrOptions({"sync", "async"})],
-    "verbose": ["verbose"],
-}
-
-
-@validate_params(_ROLLOUT_CONSTRAINTS, prefer_skip_nested_validation=True)
+@validate_params(ROLLOUT_CONSTRAINTS, prefer_skip_nested_validation=True)
 def rollout(policy, env, n_episodes=1, random_state=None, max_episode_steps=None, *,
             n_envs=N_ENVS, vectorization="sync", verbose=0):
     """Run a policy in an env and record its trajectories.
@@ -95,7 +80,7 @@ def rollout(policy, env, n_episodes=1, random_state=None, max_episode_steps=None
                         vectorization, verbose)
 
 
-@validate_params(_ROLLOUT_CONSTRAINTS, prefer_skip_nested_validation=True)
+@validate_params(ROLLOUT_CONSTRAINTS, prefer_skip_nested_validation=True)
 def evaluate_policy(policy, env, n_episodes=10, random_state=None, max_episode_steps=None, *,
                     n_envs=N_ENVS, vectorization="sync", verbose=0):
     """Return, success and length of a policy's episodes.
@@ -168,7 +153,7 @@ class RolloutScorer:
 
 
 @validate_params(
-    {**{k: v for k, v in _ROLLOUT_CONSTRAINTS.items() if k != "policy"},
+    {**{k: v for k, v in ROLLOUT_CONSTRAINTS.items() if k != "policy"},
      "metric": [StrOptions(set(_METRICS))]},
     prefer_skip_nested_validation=True,
 )
@@ -220,7 +205,7 @@ def make_rollout_scorer(
 
 
 @validate_params(
-    {**_ROLLOUT_CONSTRAINTS, "expert": [HasMethods(["predict"]), callable]},
+    {**ROLLOUT_CONSTRAINTS, "expert": [HasMethods(["predict"]), callable]},
     prefer_skip_nested_validation=True,
 )
 def compounding_error(policy, env, expert, n_episodes=10, random_state=None, max_episode_steps=None,

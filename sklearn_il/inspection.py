@@ -193,6 +193,9 @@ class ActionDistributionDisplay:
             ax.set_xticks(range(n_states), labels)
             ax.set(xlabel="state", ylabel="action")
         else:
+            if len(dims) != 2 or not all(0 <= d < n_outputs for d in dims):
+                raise ValueError(f"dims={dims} must be two action dimensions among the "
+                                 f"{n_outputs} (0 to {n_outputs - 1}).")
             a, b = dims
             for i in range(n_states):
                 ax.scatter(sampled[i, :, a], sampled[i, :, b], s=6, alpha=0.3,

@@ -5,7 +5,7 @@ from numbers import Integral
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import _check_feature_names_in, check_is_fitted, validate_data
 
 from ._validation import check_groups, episode_starts
 
@@ -164,10 +164,7 @@ class HistoryStacker(TransformerMixin, BaseEstimator):
         names : ndarray of str
         """
         check_is_fitted(self)
-        if input_features is None:
-            input_features = getattr(
-                self, "feature_names_in_", [f"x{i}" for i in range(self.n_features_in_)]
-            )
+        input_features = _check_feature_names_in(self, input_features)
         lags = [list(input_features)] + [
             [f"{name}_lag{k}" for name in input_features] for k in range(1, self.n_frames + 1)
         ]

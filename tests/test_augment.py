@@ -115,7 +115,7 @@ def test_bad_input_is_named(augmenter):
     split[:2] = 2  # episode 2's rows: 0-1 and 20-29
     with pytest.raises(ValueError, match="split into 2 separate runs"):
         augmenter.fit_resample(X, y, split)
-    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+    with pytest.raises(ValueError, match="X has 30 rows but y has 29"):
         augmenter.fit_resample(X, y[:-1], groups)
 
 

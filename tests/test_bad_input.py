@@ -31,6 +31,25 @@ from sklearn_il import (
     MixtureDensityBC,
     SequenceBC,
 )
+from sklearn_il import (
+    CorrectiveAugmenter,
+    DAggerWrapper,
+    DARTWrapper,
+    HindsightRelabeler,
+    HistoryStacker,
+    NoiseAugmenter,
+)
+from sklearn_il.datasets import (
+    Demonstrations,
+    collect_demonstrations,
+    make_gates,
+    make_obstacle,
+    make_point_reach,
+    make_winding_road,
+)
+from sklearn_il.envs import OBSTACLE, ObstacleExpert
+from sklearn_il.evaluation import compounding_error, evaluate_policy, make_rollout_scorer, rollout
+from sklearn_il.inspection import ActionDistributionDisplay
 from sklearn_il.io import dump, load
 
 from .conftest import TINY
@@ -436,3 +455,134 @@ def test_damaged_files_give_a_value_error_or_the_same_policy(tmp_path, kind, dat
     assert peak < 50 * len(good) + 2**21
     if loaded is not None:  # damage where nothing is checked (a zip's timestamps)
         np.testing.assert_array_equal(loaded.predict(X[:3]), original)
+
+
+# ---------------------------------------------------------------- rollouts, data, tools
+class NaNAfter:
+    """A policy whose actions turn NaN at step ``n`` (a diverged controller)."""
+
+    def __init__(self, n):
+        self.n, self.calls = n, 0
+
+    def predict(self, X):
+        self.calls += 1
+        return np.full(len(X), np.nan if self.calls > self.n else 0.0)
+
+
+def _expert():
+    return ObstacleExpert()
+
+
+def _dagger(**params):
+    return DAggerWrapper(make("BCRegressor"), env=OBSTACLE, expert=ObstacleExpert(),
+                         **{"n_iter": 1, "n_episodes_per_iter": 2, "random_state": 0, **params})
+
+
+FUNCTION_CASES = [
+    ("collect n_episodes=0", lambda: collect_demonstrations(OBSTACLE, _expert(), 0), r"n_episodes"),
+    ("collect n_episodes=-2", lambda: collect_demonstrations(OBSTACLE, _expert(), -2),
+     r"n_episodes"),
+    ("collect n_episodes=1.5", lambda: collect_demonstrations(OBSTACLE, _expert(), 1.5),
+     r"n_episodes"),
+    ("collect max_episode_steps=-1",
+     lambda: collect_demonstrations(OBSTACLE, _expert(), 1, max_episode_steps=-1),
+     r"max_episode_steps"),
+    ("collect max_episode_steps=0",
+     lambda: collect_demonstrations(OBSTACLE, _expert(), 1, max_episode_steps=0),
+     r"max_episode_steps"),
+    ("collect n_envs=0", lambda: collect_demonstrations(OBSTACLE, _expert(), 1, n_envs=0),
+     r"n_envs"),
+    ("collect vectorization", lambda: collect_demonstrations(OBSTACLE, _expert(), 1,
+                                                             vectorization="threads"),
+     r"vectorization"),
+    ("collect an unknown env id", lambda: collect_demonstrations("NoSuchEnv-v0", _expert(), 1),
+     r"env.*NoSuchEnv"),
+    ("collect an env of the wrong type", lambda: collect_demonstrations(42, _expert(), 1), r"env"),
+    ("collect an expert without predict", lambda: collect_demonstrations(OBSTACLE, object(), 1),
+     r"expert"),
+    ("make_obstacle n_episodes=0", lambda: make_obstacle(0), r"n_episodes"),
+    ("make_gates n_episodes=-1", lambda: make_gates(-1), r"n_episodes"),
+    ("make_winding_road n_episodes=0", lambda: make_winding_road(0), r"n_episodes"),
+    ("make_point_reach n_episodes='3'", lambda: make_point_reach("3"), r"n_episodes"),
+    ("evaluate n_episodes=0", lambda: evaluate_policy(fitted_obstacle(), OBSTACLE, 0),
+     r"n_episodes"),
+    ("evaluate max_episode_steps=-1",
+     lambda: evaluate_policy(fitted_obstacle(), OBSTACLE, 1, max_episode_steps=-1),
+     r"max_episode_steps"),
+    ("evaluate an unknown env id", lambda: evaluate_policy(fitted_obstacle(), "NoSuchEnv-v0", 1),
+     r"env.*NoSuchEnv"),
+    ("evaluate a policy of another width",
+     lambda: evaluate_policy(fitted("BCRegressor"), OBSTACLE, 1), r"2 action|action"),
+    ("evaluate a policy that turns NaN", lambda: evaluate_policy(NaNAfter(2), OBSTACLE, 1),
+     r"NaNAfter returned a non-finite action \(NaN or inf: nan\) at step 2 of episode 0"),
+    ("rollout a policy that is NaN at once", lambda: rollout(NaNAfter(0), OBSTACLE, 1),
+     r"NaNAfter returned a non-finite action .* at step 0 of episode 0"),
+    ("compounding_error n_episodes=0",
+     lambda: compounding_error(fitted_obstacle(), OBSTACLE, _expert(), 0), r"n_episodes"),
+    ("make_rollout_scorer metric", lambda: make_rollout_scorer(OBSTACLE, metric="speed"),
+     r"metric"),
+    ("HistoryStacker names of another length",
+     lambda: HistoryStacker(n_frames=1).fit(X, groups=GROUPS).get_feature_names_out(["a"]),
+     r"input_features"),
+    ("HistoryStacker groups missing", lambda: HistoryStacker(n_frames=1).fit_transform(X),
+     r"groups"),
+    ("HistoryStacker n_frames=-1", lambda: HistoryStacker(n_frames=-1).fit(X, groups=GROUPS),
+     r"n_frames"),
+    ("HindsightRelabeler goal_fn of another length",
+     lambda: HindsightRelabeler(goal_fn=lambda G: G[:-1]).fit_resample(X, Y, GROUPS),
+     r"goal_fn"),
+    ("HindsightRelabeler goal_fn not an array",
+     lambda: HindsightRelabeler(goal_fn=lambda G: "goal").fit_resample(X, Y, GROUPS), r"goal_fn"),
+    ("HindsightRelabeler window missing",
+     lambda: HindsightRelabeler("window").fit_resample(X, Y, GROUPS), r"window"),
+    ("NoiseAugmenter y NaN", lambda: NoiseAugmenter().fit_resample(X, with_value(Y, 0, np.nan),
+                                                                   GROUPS), r"y.*NaN"),
+    ("CorrectiveAugmenter y strings",
+     lambda: CorrectiveAugmenter().fit_resample(X, np.full(len(X), "left"), GROUPS),
+     r"y: could not convert string"),
+    ("NoiseAugmenter X 3-D", lambda: NoiseAugmenter().fit_resample(X[:, :, None], Y, GROUPS),
+     r"X.*dim 3"),
+    ("CorrectiveAugmenter groups missing", lambda: CorrectiveAugmenter().fit_resample(X, Y),
+     r"groups"),
+    ("BCClassifier mixed label types",
+     lambda: fit("BCClassifier", y=np.array([0, "a"] * 20, dtype=object)), r"y.*label"),
+    ("BCClassifier float labels", lambda: fit("BCClassifier", y=Y[:, 0]), r"y.*continuous"),
+    ("BCRegressor y strings", lambda: fit("BCRegressor", y=np.full(len(X), "left")), r"y.*string"),
+    ("score_samples y of another shape",
+     lambda: fit("BCRegressor", loss="gaussian").score_samples(X, Y[:, :1]), r"y has shape"),
+    ("early stopping too few episodes for validation_fraction",
+     lambda: fit("BCRegressor", early_stopping=True, validation_fraction=0.99,
+                 groups=np.repeat([0, 1], 20)), r"validation_fraction"),
+    ("DAgger expert without predict",
+     lambda: _dagger(expert=object()).fit(X[:, :1], Y[:, 0], GROUPS), r"expert"),
+    ("DAgger n_iter=-1", lambda: _dagger(n_iter=-1).fit(), r"n_iter"),
+    ("DAgger beta out of range", lambda: _dagger(beta=1.5).fit(), r"beta"),
+    ("DAgger partial_fit X of another width",
+     lambda: _dagger().fit().partial_fit(np.zeros((3, 5)), np.zeros(3), np.zeros(3)),
+     r"X has 5 features"),
+    ("DART noise_scale negative", lambda: DARTWrapper(make("BCRegressor"), env=OBSTACLE,
+                                                      expert=ObstacleExpert(),
+                                                      noise_scale=-1.0).fit(), r"noise"),
+    ("ActionDistributionDisplay dims beyond the actions",
+     lambda: ActionDistributionDisplay.from_estimator(fitted("BCRegressor"), X[:2],
+                                                      dims=(0, 5)), r"dims"),
+    ("Demonstrations groups of another length",
+     lambda: Demonstrations(X, Y, GROUPS[:-1]), r"episode_ids|groups"),
+    ("Demonstrations.load an unknown suffix",
+     lambda: Demonstrations.load("demos.csv"), r"\.csv"),
+]
+
+_obstacle = {}
+
+
+def fitted_obstacle():
+    if not _obstacle:
+        Xo, yo, go = make_obstacle(2, random_state=0)
+        _obstacle["p"] = make("BCRegressor").fit(Xo, yo)
+    return _obstacle["p"]
+
+
+@pytest.mark.parametrize("call, pattern", [c[1:] for c in FUNCTION_CASES],
+                         ids=[c[0] for c in FUNCTION_CASES])
+def test_functions_refuse(call, pattern):
+    _check(call, pattern)

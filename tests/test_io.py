@@ -1,7 +1,6 @@
 """Safe persistence: policies' round trips live in test_policies; here,
 workflows (Pipelines, interactive wrappers) and tampered files."""
 
-import json
 import os
 import pickle
 import subprocess

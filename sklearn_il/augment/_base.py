@@ -6,9 +6,8 @@
 import imblearn.base  # noqa: F401
 import numpy as np
 from sklearn.base import BaseEstimator, _fit_context
-from sklearn.utils.validation import validate_data
 
-from .._validation import check_groups
+from .._validation import check_groups, naming, validate_X_y
 
 
 class BaseAugmenter(BaseEstimator):
@@ -76,8 +75,11 @@ class BaseAugmenter(BaseEstimator):
         y_resampled : ndarray of shape (n_rows,) or (n_rows, n_action_dims)
             Their actions.
         """
-        X, y = validate_data(self, X, y, dtype=np.float64, multi_output=True,
-                             y_numeric=self._y_numeric)
+        X, y = validate_X_y(self, X, y, dtype=np.float64, multi_output=True,
+                            y_numeric=self._y_numeric)
+        if self._y_numeric:
+            with naming("y"):
+                y = y.astype(np.float64, copy=False)
         groups = check_groups(groups, X.shape[0], required_by=self._groups_required_by)
         self._check_params(X, y)
         flat = y.ndim == 1

@@ -4,9 +4,10 @@ from numbers import Integral
 
 import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_array
 
 from .._seeding import SeedStreams
-from .._validation import episode_ends
+from .._validation import episode_ends, naming
 from ._base import BaseAugmenter
 
 
@@ -109,7 +110,18 @@ class HindsightRelabeler(BaseAugmenter):
             if self.window is not None:
                 ahead = np.minimum(ahead, self.window)
             goal_rows = source + 1 + np.floor(rng.random(len(source)) * ahead).astype(int)
-        goals = X[goal_rows] if self.goal_fn is None else self.goal_fn(X[goal_rows])
-        goals = np.asarray(goals, dtype=np.float64).reshape(len(goal_rows), -1)
+        goals = X[goal_rows] if self.goal_fn is None else self._goals(X[goal_rows])
         self.n_goal_features_ = goals.shape[1]
         return np.hstack([X[source], goals]), y[source]
+
+    def _goals(self, states):
+        """``goal_fn`` on the goal states, checked: one finite row of numbers per state."""
+        with naming("goal_fn"):
+            goals = check_array(self.goal_fn(states), ensure_2d=False, dtype=np.float64,
+                                ensure_min_samples=0, input_name="goal_fn's output")
+        if goals.ndim not in (1, 2) or len(goals) != len(states):
+            raise ValueError(
+                f"goal_fn must return one goal per row of states: it got {len(states)} rows "
+                f"and returned an array of shape {goals.shape}."
+            )
+        return goals.reshape(len(states), -1)
