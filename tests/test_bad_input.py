@@ -12,6 +12,7 @@ import re
 import resource
 import tracemalloc
 
+import gymnasium as gym
 import numpy as np
 import pytest
 import torch
@@ -586,3 +587,96 @@ def fitted_obstacle():
                          ids=[c[0] for c in FUNCTION_CASES])
 def test_functions_refuse(call, pattern):
     _check(call, pattern)
+
+
+# ---------------------------------------------------------------- interactive faults
+class FailingExpert(ObstacleExpert):
+    """The obstacle expert, failing at the ``fail_at``-th call of any of its
+    copies (a person who walks away)."""
+
+    calls = 0
+
+    def __init__(self, fail_at):
+        super().__init__()
+        self.fail_at = fail_at
+
+    def predict(self, X):
+        FailingExpert.calls += 1
+        if FailingExpert.calls == self.fail_at:
+            raise RuntimeError("the expert is gone")
+        return super().predict(X)
+
+
+class FailingEnv(gym.Wrapper):
+    """The obstacle env, failing at its ``fail_at``-th step overall."""
+
+    steps = 0
+
+    def __init__(self, fail_at):
+        super().__init__(gym.make(OBSTACLE))
+        self.fail_at = fail_at
+
+    def step(self, action):
+        FailingEnv.steps += 1
+        if FailingEnv.steps == self.fail_at:
+            raise RuntimeError("the simulator crashed")
+        return super().step(action)
+
+
+def _wrapper(kind, expert=None, env=OBSTACLE, n_iter=3):
+    cls = DAggerWrapper if kind == "dagger" else DARTWrapper
+    return cls(make("BCRegressor"), env=env, expert=expert or ObstacleExpert(), n_iter=n_iter,
+               n_episodes_per_iter=2, n_envs=1, random_state=0)
+
+
+def _finished_rounds_kept(wrapper):
+    rounds = len(wrapper.history_)
+    assert rounds >= 1
+    assert len(wrapper.X_) == sum(r["n_labels"] for r in wrapper.history_) == len(wrapper.groups_)
+    assert wrapper.history_[-1]["n_labels_total"] == len(wrapper.y_)
+    # still usable: it acts, and a round labelled by hand joins the aggregate
+    Xs, groups = wrapper.collect_states(1, random_state=0)
+    wrapper.partial_fit(Xs, ObstacleExpert().predict(Xs), groups)
+    assert len(wrapper.history_) == rounds + 1 and len(wrapper.X_) == len(wrapper.y_)
+
+
+@pytest.mark.parametrize("kind", ["dagger", "dart"])
+def test_an_expert_failing_mid_round_keeps_the_finished_rounds(kind):
+    # The calls that the expert's episodes and round 1 take; the failure
+    # comes after them.
+    FailingExpert.calls = 0
+    _wrapper(kind, expert=FailingExpert(-1), n_iter=1).fit()
+    calls, FailingExpert.calls = FailingExpert.calls, 0
+    wrapper = _wrapper(kind, expert=FailingExpert(calls + 10))
+    with pytest.raises(RuntimeError, match="the expert is gone"):
+        wrapper.fit()
+    assert 2 <= len(wrapper.history_) < 4  # past round 1, short of the last
+    _finished_rounds_kept(wrapper)
+
+
+@pytest.mark.parametrize("kind", ["dagger", "dart"])
+def test_an_env_failing_mid_round_keeps_the_finished_rounds(kind):
+    FailingEnv.steps = 0
+    wrapper = _wrapper(kind, env=lambda: FailingEnv(fail_at=70))
+    with pytest.raises(RuntimeError, match="the simulator crashed"):
+        wrapper.fit()
+    assert 1 <= len(wrapper.history_) < 4
+    FailingEnv.steps = -10**9  # no more failures
+    _finished_rounds_kept(wrapper)
+
+
+def test_a_failed_partial_fit_changes_nothing_and_a_corrected_retry_adds_the_rows_once():
+    wrapper = DAggerWrapper(make("DiffusionBC", horizon=2), env=OBSTACLE, expert=ObstacleExpert(),
+                            n_iter=0, n_episodes_per_iter=2, random_state=0).fit()
+    X_before, history_before = wrapper.X_.copy(), list(wrapper.history_)
+    before = wrapper.predict(X[:3, :1] if wrapper.n_features_in_ == 1 else X[:3])
+    Xs, groups = wrapper.collect_states(1, random_state=0)
+    labels = ObstacleExpert().predict(Xs)
+    # horizon=2 needs episode ids: without them the round is refused whole
+    _check(lambda: wrapper.partial_fit(Xs, labels), r"groups")
+    np.testing.assert_array_equal(wrapper.X_, X_before)
+    assert wrapper.history_ == history_before
+    np.testing.assert_array_equal(wrapper.predict(X[:3]), before)
+    wrapper.partial_fit(Xs, labels, groups)
+    assert len(wrapper.X_) == len(X_before) + len(Xs)
+    assert len(wrapper.history_) == len(history_before) + 1

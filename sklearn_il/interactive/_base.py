@@ -3,6 +3,7 @@
 import copy
 import inspect
 import os
+from contextlib import contextmanager
 from numbers import Integral
 
 import numpy as np
@@ -24,7 +25,7 @@ from .._rollout import (
     run_episodes,
 )
 from .._seeding import SeedStreams
-from .._validation import check_groups
+from .._validation import check_groups, validate_X_y
 
 
 def _delegates(method):
@@ -128,13 +129,15 @@ class InteractiveImitation(MetaEstimatorMixin, BaseEstimator):
         self._check_params(X, y, collecting=True)
         streams = SeedStreams(self.random_state)
         if not self._resume(X):
-            self._reset_state()
-            if X is None:
-                demos = self._run(self.expert, self.n_episodes_per_iter, streams.seed("rollout", 1))
-                self._add_round(demos.X, demos.y, demos.groups, beta=1.0,
-                                mean_return=float(demos.episode_returns().mean()), reset=True)
-            else:
-                self._add_round(X, y, groups, beta=1.0, mean_return=np.nan, reset=True)
+            with self._unchanged_on_error():
+                self._reset_state()
+                if X is None:
+                    demos = self._run(self.expert, self.n_episodes_per_iter,
+                                      streams.seed("rollout", 1))
+                    self._add_round(demos.X, demos.y, demos.groups, beta=1.0,
+                                    mean_return=float(demos.episode_returns().mean()), reset=True)
+                else:
+                    self._add_round(X, y, groups, beta=1.0, mean_return=np.nan, reset=True)
         first = len(self.history_) + 1  # the next round (past a checkpoint's)
 
         if self.n_iter >= first - 1:
@@ -148,9 +151,11 @@ class InteractiveImitation(MetaEstimatorMixin, BaseEstimator):
                           disable=not self.verbose, unit="iter")
             for iteration in rounds:
                 agent, beta = self._make_agent(iteration, streams.seed("agent", iteration))
+                # An expert or env that fails mid-round leaves the finished rounds.
                 demos = self._run(agent, self.n_episodes_per_iter, streams.seed("rollout", iteration))
-                record = self._add_round(demos.X, agent.labels, demos.groups,
-                                         beta=beta, mean_return=float(demos.episode_returns().mean()))
+                with self._unchanged_on_error():
+                    record = self._add_round(demos.X, agent.labels, demos.groups, beta=beta,
+                                             mean_return=float(demos.episode_returns().mean()))
                 rounds.set_postfix(labels=record["n_labels_total"],
                                    mean_return=f"{record['mean_return']:.3g}")
         return self
@@ -215,10 +220,12 @@ class InteractiveImitation(MetaEstimatorMixin, BaseEstimator):
         self : object
         """
         first = not hasattr(self, "estimator_")
-        if first:
-            self._check_params(X, y, collecting=False)
-            self._reset_state()
-        self._add_round(X, y, groups, beta=1.0 if first else 0.0, mean_return=np.nan, reset=first)
+        with self._unchanged_on_error():
+            if first:
+                self._check_params(X, y, collecting=False)
+                self._reset_state()
+            self._add_round(X, y, groups, beta=1.0 if first else 0.0, mean_return=np.nan,
+                            reset=first)
         return self
 
     def collect_states(self, n_episodes=None, *, random_state=None, as_frame=False):
@@ -269,15 +276,26 @@ class InteractiveImitation(MetaEstimatorMixin, BaseEstimator):
         for name in ("X_", "y_", "groups_"):
             self.__dict__.pop(name, None)
 
+    @contextmanager
+    def _unchanged_on_error(self):
+        """Put the wrapper back as it was if the block raises (bad labels, a
+        policy that cannot fit them, Ctrl-C): a round is aggregated whole or
+        not at all, and a corrected retry does not add its rows twice."""
+        before = dict(vars(self))
+        if "history_" in before:
+            before["history_"] = list(self.history_)  # appended to in place
+        if "estimator_" in before:
+            before["estimator_"] = copy.deepcopy(self.estimator_)  # refitted in place
+        try:
+            yield
+        except BaseException:
+            vars(self).clear()
+            vars(self).update(before)
+            raise
+
     def _add_round(self, X, y, groups, *, beta, mean_return, reset=False):
         """Validate a round's rows, aggregate them, refit, and record the round."""
-        if y is None:
-            raise ValueError(
-                "requires y to be passed, but the target y is None: give the expert's "
-                "actions for the rows of X."
-            )
-        X, y = validate_data(self, X, y, reset=reset, dtype=np.float64, multi_output=True,
-                             ensure_min_samples=1)
+        X, y = validate_X_y(self, X, y, reset=reset, dtype=np.float64, multi_output=True)
         groups = check_groups(groups, X.shape[0])
         if self.env is not None and reset:
             self._check_env_width(X)
