@@ -133,14 +133,22 @@ def naming(argument):
     try:
         yield
     except (ValueError, TypeError) as exc:
-        message = str(exc)
-        if re.search(rf"\b{re.escape(argument)}\b", message):
+        original = str(exc)
+        # numpy 2's scalar reprs (np.str_('a')) and the arrays some checks
+        # print in full are noise in a message.
+        message = _NUMPY_SCALAR.sub(r"\1", original.split("\n", 1)[0])
+        if message == original and re.search(rf"\b{re.escape(argument)}\b", message):
             raise
+        if not re.search(rf"\b{re.escape(argument)}\b", message):
+            message = f"{argument}: {message}"
         try:
-            renamed = type(exc)(f"{argument}: {message}")
+            renamed = type(exc)(message)
         except Exception:  # an exception class with its own signature
-            renamed = ValueError(f"{argument}: {message}")
+            renamed = ValueError(message)
         raise renamed from exc
+
+
+_NUMPY_SCALAR = re.compile(r"np\.(?:str_|bytes_|bool|int\d+|uint\d+|float\d+)\(([^()]*)\)")
 
 
 def validate_X_y(estimator, X, y, *, reset=True, dtype=np.float64, multi_output=False,

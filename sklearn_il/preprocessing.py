@@ -7,7 +7,7 @@ from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted, validate_data
 
-from ._validation import check_groups, episode_starts
+from ._validation import check_groups, episode_starts, naming
 
 __all__ = ["HistoryStacker", "stack_history"]
 
@@ -102,7 +102,8 @@ class HistoryStacker(TransformerMixin, BaseEstimator):
         -------
         self : object
         """
-        X = validate_data(self, X, dtype=np.float64)
+        with naming("X"):
+            X = validate_data(self, X, dtype=np.float64)
         check_groups(groups, X.shape[0])
         return self
 
@@ -142,7 +143,8 @@ class HistoryStacker(TransformerMixin, BaseEstimator):
             Columns ``x_t, x_{t-1}, ..., x_{t-n_frames}``.
         """
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=np.float64, reset=False)
+        with naming("X"):
+            X = validate_data(self, X, dtype=np.float64, reset=False)
         groups = check_groups(groups, X.shape[0],
                               required_by="HistoryStacker (history stays within an episode)")
         return stack_history(X, groups, self.n_frames)

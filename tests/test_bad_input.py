@@ -680,3 +680,73 @@ def test_a_failed_partial_fit_changes_nothing_and_a_corrected_retry_adds_the_row
     wrapper.partial_fit(Xs, labels, groups)
     assert len(wrapper.X_) == len(X_before) + len(Xs)
     assert len(wrapper.history_) == len(history_before) + 1
+
+
+# ---------------------------------------------------------------- generated arrays
+# Each kind of array, made from valid data: either refused (a ValueError or
+# TypeError naming the argument) or valid (the call succeeds, finite results).
+REFUSED = {
+    "NaN": lambda a, i: with_value(a, i, np.nan),
+    "inf": lambda a, i: with_value(a, i, -np.inf),
+    "beyond float32": lambda a, i: with_value(a, i, 3e39),
+    "empty": lambda a, i: a[:0],
+    "object": lambda a, i: with_value(a, i, "x", object),
+    "complex": lambda a, i: a + 1j,
+}
+VALID = {
+    "tiny": lambda a, i: with_value(a, i, 1e-300),
+    "F-ordered": lambda a, i: np.asfortranarray(a),
+    "read-only": lambda a, i: _read_only(a),
+    "int": lambda a, i: np.round(a * 10).astype(np.int64),
+    "float16": lambda a, i: a.astype(np.float16),
+}
+
+
+def _read_only(a):
+    a = np.array(a)
+    a.flags.writeable = False
+    return a
+
+
+_gaussian = {}
+
+
+def gaussian_policy():
+    if not _gaussian:
+        _gaussian["p"] = BCRegressor(loss="gaussian", **TINY).fit(X, Y)
+    return _gaussian["p"]
+
+
+# (method, argument, call(array) -> result, the valid array it replaces,
+# whether it computes in float64: values beyond float32's range are valid there)
+CALLS = {
+    "fit X": ("X", lambda a: make("BCRegressor").fit(a, Y[: len(a)]).predict(X[:2]), X, False),
+    "fit y": ("y", lambda a: make("BCRegressor").fit(X, a).predict(X[:2]), Y, False),
+    "predict X": ("X", lambda a: gaussian_policy().predict(a), X[:6], False),
+    "sample X": ("X", lambda a: gaussian_policy().sample(a, 2, random_state=0), X[:6], False),
+    "score_samples X": ("X", lambda a: gaussian_policy().score_samples(a, Y[: len(a)]), X[:6],
+                        False),
+    "score_samples y": ("y", lambda a: gaussian_policy().score_samples(X[:6], a), Y[:6], True),
+    "fit_resample X": ("X", lambda a: NoiseAugmenter(random_state=0).fit_resample(
+        a, Y[: len(a)], GROUPS[: len(a)])[0], X, True),
+    "fit_resample y": ("y", lambda a: NoiseAugmenter(random_state=0).fit_resample(
+        X, a, GROUPS)[1], Y, True),
+    "transform X": ("X", lambda a: HistoryStacker(n_frames=1).fit(X, groups=GROUPS).transform(
+        a, groups=GROUPS[: len(a)]), X, True),
+}
+
+
+@pytest.mark.parametrize("method", CALLS)
+@settings(max_examples=25, deadline=None)
+@given(kind=st.sampled_from(sorted(REFUSED) + sorted(VALID)), row=st.integers(0, 5),
+       column=st.integers(0, 1))
+def test_generated_arrays_are_refused_by_name_or_handled(method, kind, row, column):
+    argument, call, valid, float64 = CALLS[method]
+    index = (row, column) if valid.ndim == 2 else row
+    if kind == "beyond float32" and float64:
+        assert np.isfinite(call(REFUSED[kind](valid, index))).all()
+    elif kind in REFUSED:
+        _check(lambda: call(REFUSED[kind](valid, index)), rf"\b{argument}\b")
+    else:
+        result = np.asarray(call(VALID[kind](valid, index)))
+        assert result.dtype.kind == "f" and np.isfinite(result).all()
