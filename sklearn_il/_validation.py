@@ -136,7 +136,9 @@ def naming(argument):
         original = str(exc)
         # numpy 2's scalar reprs (np.str_('a')) and the arrays some checks
         # print in full are noise in a message.
-        message = _NUMPY_SCALAR.sub(r"\1", original.split("\n", 1)[0])
+        lines = [line for line in original.splitlines()
+                 if not line.lstrip().startswith(("[", "array="))]
+        message = _NUMPY_SCALAR.sub(r"\1", " ".join(lines))
         if message == original and re.search(rf"\b{re.escape(argument)}\b", message):
             raise
         if not re.search(rf"\b{re.escape(argument)}\b", message):
