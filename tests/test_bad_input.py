@@ -750,3 +750,10 @@ def test_generated_arrays_are_refused_by_name_or_handled(method, kind, row, colu
     else:
         result = np.asarray(call(VALID[kind](valid, index)))
         assert result.dtype.kind == "f" and np.isfinite(result).all()
+
+
+def test_warm_start_may_change_what_steers_training_or_acting():
+    policy = fit("DiffusionBC", warm_start=True)
+    policy.set_params(n_inference_steps=1, learning_rate_init=1e-4, max_iter=2).fit(X, Y)
+    assert policy.n_iter_ == TINY["max_iter"] + 2
+    assert policy.net_.lr == 1e-4  # the changed learning rate is applied

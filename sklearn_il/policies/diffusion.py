@@ -278,6 +278,9 @@ class DiffusionBC(ContinuousPolicy):
     # The observation and timestep enter through the first hidden layer.
     _min_hidden_layers = 1
 
+    # Read when acting, not by the network: a warm start may change them.
+    _training_only = ContinuousPolicy._training_only | {"n_inference_steps", "n_action_steps"}
+
     _parameter_constraints = {
         **ContinuousPolicy._parameter_constraints,
         "n_diffusion_steps": [Interval(Integral, 2, None, closed="left")],

@@ -133,6 +133,12 @@ class FDivergenceBC(GaussianPolicy):
     (2,)
     """
 
+    # The game's critic is made afresh by every fit: a warm start may change it.
+    _training_only = GaussianPolicy._training_only | {
+        "divergence", "n_adversarial_steps", "n_critic_steps", "adversarial_learning_rate",
+        "critic_lipschitz", "adversarial_batch_size", "critic_hidden_layer_sizes",
+    }
+
     _parameter_constraints = {
         **GaussianPolicy._parameter_constraints,
         "divergence": [StrOptions(set(DIVERGENCES))],
