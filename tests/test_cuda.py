@@ -101,3 +101,26 @@ def test_dagger_with_a_cuda_learner():
     learner.fit(demos.X, demos.y, groups=demos.groups)
     X = demos.X
     assert learner.predict(X[:3]).shape == (3,)
+
+
+def test_a_cuda_file_loads_on_the_gpu_or_on_the_cpu(tmp_path, pendulum):
+    from sklearn_il.io import dump, load
+
+    policy = BCRegressor(**SETTINGS).fit(pendulum.X, pendulum.y)
+    path = tmp_path / "policy.safetensors"
+    dump(policy, path)
+    on_gpu, on_cpu = load(path), load(path, device="cpu")
+    assert on_gpu.net_.device == "cuda" and on_cpu.net_.device == "cpu"
+    X = pendulum.X[:5]
+    np.testing.assert_allclose(on_cpu.predict(X), policy.predict(X), rtol=1e-4, atol=1e-5)
+    np.testing.assert_array_equal(on_gpu.predict(X), policy.predict(X))
+
+
+def test_a_failed_warm_start_on_the_gpu_leaves_the_policy_as_it_was(pendulum):
+    policy = BCRegressor(warm_start=True, **SETTINGS).fit(pendulum.X, pendulum.y)
+    before = policy.predict(pendulum.X[:5])
+    policy.set_params(learning_rate_init=1e30)
+    with pytest.raises(ValueError, match="diverged.*learning_rate_init"):
+        policy.fit(pendulum.X, pendulum.y)
+    np.testing.assert_array_equal(policy.predict(pendulum.X[:5]), before)
+    assert policy.net_.module_.body[0].weight.device.type == "cuda"
