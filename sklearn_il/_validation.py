@@ -19,14 +19,14 @@ GROUPS_HOWTO = (
 
 
 def all_finite(X):
-    """Whether a float array holds no NaN or inf.
+    """Whether a 2-D float array holds no NaN or inf.
 
     A NaN or inf anywhere makes the sum non-finite, and a sum is the
     cheapest reduction: in plain Python for a few values (numpy's call
     machinery would dominate a one-row predict), else numpy's ``add``
     without the per-element ``isfinite`` array. (A finite sum that
-    overflows reads as non-finite: the caller then takes the validating
-    path, which judges it properly.)
+    overflows reads as non-finite: a caller that gets False checks
+    exactly before refusing anything.)
     """
     if X.size <= 32:
         return math.isfinite(sum(map(sum, X.tolist())))

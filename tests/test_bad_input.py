@@ -50,7 +50,7 @@ from sklearn_il.datasets import (
 )
 from sklearn_il.envs import OBSTACLE, ObstacleExpert
 from sklearn_il.evaluation import compounding_error, evaluate_policy, make_rollout_scorer, rollout
-from sklearn_il.inspection import ActionDistributionDisplay
+from sklearn_il.inspection import ActionDistributionDisplay, CompoundingErrorDisplay
 from sklearn_il.io import dump, load
 
 from .conftest import TINY
@@ -567,6 +567,14 @@ FUNCTION_CASES = [
     ("ActionDistributionDisplay dims beyond the actions",
      lambda: ActionDistributionDisplay.from_estimator(fitted("BCRegressor"), X[:2],
                                                       dims=(0, 5)), r"dims"),
+    ("CompoundingErrorDisplay kind", lambda: CompoundingErrorDisplay.from_estimator(
+        fitted_obstacle(), OBSTACLE, _expert(), kind="speed"), r"kind"),
+    ("CompoundingErrorDisplay n_episodes=0", lambda: CompoundingErrorDisplay.from_estimator(
+        fitted_obstacle(), OBSTACLE, _expert(), n_episodes=0), r"n_episodes"),
+    ("ActionDistributionDisplay n_samples=0", lambda: ActionDistributionDisplay.from_estimator(
+        fitted("BCRegressor"), X[:2], n_samples=0), r"n_samples"),
+    ("ActionDistributionDisplay X_state NaN", lambda: ActionDistributionDisplay.from_estimator(
+        fitted("BCRegressor"), with_value(X[:2], (0, 0), np.nan)), r"X_state.*NaN"),
     ("Demonstrations groups of another length",
      lambda: Demonstrations(X, Y, GROUPS[:-1]), r"episode_ids|groups"),
     ("Demonstrations.load an unknown suffix",
@@ -757,3 +765,44 @@ def test_warm_start_may_change_what_steers_training_or_acting():
     policy.set_params(n_inference_steps=1, learning_rate_init=1e-4, max_iter=2).fit(X, Y)
     assert policy.n_iter_ == TINY["max_iter"] + 2
     assert policy.net_.lr == 1e-4  # the changed learning rate is applied
+
+
+# ---------------------------------------------------------------- the other estimators
+def _wrapper_fit(cls):
+    return lambda X_, y_, g: cls(make("BCRegressor"), n_iter=0).fit(X_, y_, g)
+
+
+# Each takes (X, y, groups) and fits on them (a resampler: fit_resample).
+ESTIMATOR_CALLS = {
+    "NoiseAugmenter": lambda X_, y_, g: NoiseAugmenter(random_state=0).fit_resample(X_, y_, g),
+    "CorrectiveAugmenter": lambda X_, y_, g: CorrectiveAugmenter(
+        random_state=0, dynamics=DynamicsRegressor(**TINY)).fit_resample(X_, y_, g),
+    "HindsightRelabeler": lambda X_, y_, g: HindsightRelabeler(random_state=0).fit_resample(
+        X_, y_, g),
+    "HistoryStacker": lambda X_, y_, g: HistoryStacker(n_frames=1).fit_transform(X_, y_, g),
+    "DAggerWrapper": _wrapper_fit(DAggerWrapper),
+    "DARTWrapper": _wrapper_fit(DARTWrapper),
+    "DAggerWrapper.partial_fit": lambda X_, y_, g: DAggerWrapper(
+        make("BCRegressor")).partial_fit(X_, y_, g),
+}
+DATA_CASES = [
+    ("X NaN", lambda: (with_value(X, (0, 0), np.nan), Y, GROUPS), r"X.*NaN"),
+    ("X inf", lambda: (with_value(X, (2, 1), np.inf), Y, GROUPS), r"X.*infinity"),
+    ("X 1-D", lambda: (X[:, 0], Y, GROUPS), r"X.*2D"),
+    ("X 3-D", lambda: (X[:, :, None], Y, GROUPS), r"X.*dim 3"),
+    ("X empty", lambda: (X[:0], Y[:0], GROUPS[:0]), r"X.*0 sample"),
+    ("X strings", lambda: (np.full(X.shape, "a"), Y, GROUPS), r"X.*string"),
+    ("X complex", lambda: (X + 1j, Y, GROUPS), r"X.*[Cc]omplex"),
+    ("y rows", lambda: (X, Y[:-1], GROUPS), r"X has 40 rows but y has 39"),
+    ("groups rows", lambda: (X, Y, GROUPS[:-1]), r"groups has 39 entries"),
+    ("groups split", lambda: (X, Y, np.r_[GROUPS[5:], GROUPS[:5]]), r"groups.*contiguous"),
+]
+
+
+@pytest.mark.parametrize("name", ESTIMATOR_CALLS)
+@pytest.mark.parametrize("data, pattern", [c[1:] for c in DATA_CASES],
+                         ids=[c[0] for c in DATA_CASES])
+def test_the_other_estimators_refuse(name, data, pattern):
+    if name == "HistoryStacker" and pattern.startswith("X has"):
+        pytest.skip("a transformer: y is not used")
+    _check(lambda: ESTIMATOR_CALLS[name](*data()), pattern)
