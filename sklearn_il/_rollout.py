@@ -14,7 +14,7 @@ from tqdm.auto import tqdm
 from ._demonstrations import Demonstrations
 from ._seeding import SeedStreams
 from ._validation import all_finite
-from .preprocessing import stack_history
+from .preprocessing import _stacked
 
 # Envs stepped together by default (measured: see evaluation.rollout's n_envs).
 N_ENVS = 8
@@ -168,7 +168,7 @@ class HistoryActor(Actor):
             self.frames[env] = (self.frames[env] + [row])[-(self.n_frames + 1):]
         lengths = [len(self.frames[env]) for env in envs]
         rows = np.concatenate([self.frames[env] for env in envs])
-        stacked = stack_history(rows, np.repeat(np.arange(len(envs)), lengths), self.n_frames)
+        stacked = _stacked(rows, np.repeat(np.arange(len(envs)), lengths), self.n_frames)
         return self.predict(stacked[np.cumsum(lengths) - 1])
 
 

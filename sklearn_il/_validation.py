@@ -7,7 +7,7 @@ from numbers import Integral
 
 import numpy as np
 import torch
-from sklearn.utils.validation import _check_y, validate_data
+from sklearn.utils.validation import _check_y, check_array, validate_data
 
 GROUPS_HOWTO = (
     "Pass the episode id of each row as fit(X, y, groups=episode_ids). Inside a "
@@ -174,3 +174,9 @@ def check_n_samples(n_samples):
     if isinstance(n_samples, bool) or not isinstance(n_samples, Integral) or n_samples < 1:
         raise ValueError(f"n_samples must be a positive int, got {n_samples!r}.")
     return int(n_samples)
+
+
+def check_named(array, name, **kwargs):
+    """scikit-learn's ``check_array``, its every message naming ``name``."""
+    with naming(name):
+        return check_array(array, input_name=name, **kwargs)

@@ -49,7 +49,7 @@ from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GroupShuffleSplit
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted, validate_data
 from skorch import NeuralNet
 from skorch.callbacks import Callback, EarlyStopping
 from skorch.helper import predefined_split
@@ -61,6 +61,7 @@ from ._validation import (
     check_device,
     check_groups,
     check_n_samples,
+    check_named,
     layer_sizes,
     naming,
     validate_X_y,
@@ -678,8 +679,7 @@ class ContinuousPolicy(RegressorMixin, BasePolicy):
         """
         output = self._forward(X)
         n_rows = len(output[0] if isinstance(output, tuple) else output)
-        with naming("y"):
-            y = check_array(y, ensure_2d=False, dtype=np.float64, input_name="y")
+        y = check_named(y, "y", ensure_2d=False, dtype=np.float64)
         y = y.reshape(len(y), -1)
         if y.shape != (n_rows, self.n_outputs_):
             raise ValueError(

@@ -5,12 +5,12 @@ from numbers import Real
 import numpy as np
 import torch
 from sklearn.utils._param_validation import Interval
-from sklearn.utils.validation import check_array, check_is_fitted
+from sklearn.utils.validation import check_is_fitted
 from skorch.callbacks import Callback
 from torch import nn
 
 from ._nn import InferenceMLP, LipschitzLinear, MLPPolicy, Standardize, mlp
-from ._validation import check_groups, episode_ends
+from ._validation import check_groups, check_named, episode_ends
 from .base import ContinuousPolicy, as_numpy, fill_doc
 from .policies.bc import BCRegressor
 
@@ -56,8 +56,8 @@ def transitions(X, y, groups):
     >>> state_action.tolist(), next_state.ravel().tolist(), rows.tolist()
     ([[0.0, 1.0], [1.0, 1.0], [10.0, 1.0]], [1.0, 2.0, 11.0], [0, 1, 3])
     """
-    X = check_array(X, dtype=np.float64, input_name="X")
-    y = check_array(y, ensure_2d=False, dtype=np.float64, input_name="y").reshape(len(y), -1)
+    X = check_named(X, "X", dtype=np.float64)
+    y = check_named(y, "y", ensure_2d=False, dtype=np.float64).reshape(len(y), -1)
     if len(y) != len(X):
         raise ValueError(f"X has {len(X)} rows but y has {len(y)}.")
     rows = _with_successor(groups, len(X))
@@ -88,7 +88,7 @@ def state_pairs(X, groups):
     >>> pairs.tolist(), rows.tolist()
     ([[0.0, 1.0], [5.0, 6.0]], [0, 2])
     """
-    X = check_array(X, dtype=np.float64, input_name="X")
+    X = check_named(X, "X", dtype=np.float64)
     rows = _with_successor(groups, len(X))
     return np.hstack([X[rows], X[rows + 1]]), rows
 
@@ -390,7 +390,7 @@ class InverseDynamicsRegressor(BCRegressor):
             ``g(s_t, s_{t+1})`` for each row.
         """
         check_is_fitted(self)
-        X = check_array(X, dtype=np.float64, input_name="X")
+        X = check_named(X, "X", dtype=np.float64)
         if 2 * X.shape[1] != self.n_features_in_:
             raise ValueError(
                 f"X has {X.shape[1]} observation features but the model was fitted on "
@@ -400,7 +400,7 @@ class InverseDynamicsRegressor(BCRegressor):
         groups = np.asarray(groups)
         last = episode_ends(groups)
         if final_observations is not None:
-            final = check_array(final_observations, dtype=np.float64, input_name="final_observations")
+            final = check_named(final_observations, "final_observations", dtype=np.float64)
             if final.shape != (len(last), X.shape[1]):
                 raise ValueError(
                     f"final_observations has shape {final.shape}; expected one row per "

@@ -4,10 +4,10 @@ from numbers import Integral
 
 import numpy as np
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions, validate_params
-from sklearn.utils.validation import check_array
 
 from ._rollout import predict_function
 from ._seeding import SeedStreams
+from ._validation import check_named
 from .evaluation import compounding_error
 
 __all__ = ["ActionDistributionDisplay", "CompoundingErrorDisplay"]
@@ -136,7 +136,7 @@ class ActionDistributionDisplay:
         -------
         display : ActionDistributionDisplay
         """
-        states = check_array(X_state, dtype=np.float64, input_name="X_state")
+        states = check_named(X_state, "X_state", dtype=np.float64)
         streams = SeedStreams(random_state)
         sampled = np.asarray(
             estimator.sample(states, n_samples=n_samples, random_state=streams.seed("sample"))

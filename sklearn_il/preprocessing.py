@@ -4,14 +4,19 @@ from numbers import Integral
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, validate_params
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted, validate_data
 
-from ._validation import check_groups, episode_starts, naming
+from ._validation import check_groups, check_named, episode_starts, naming
 
 __all__ = ["HistoryStacker", "stack_history"]
 
 
+@validate_params(
+    {"X": ["array-like"], "groups": ["array-like"],
+     "n_frames": [Interval(Integral, 0, None, closed="left")]},
+    prefer_skip_nested_validation=True,
+)
 def stack_history(X, groups, n_frames):
     """Each row followed by the ``n_frames`` rows before it in its episode.
 
@@ -30,6 +35,12 @@ def stack_history(X, groups, n_frames):
         Columns ``x_t, x_{t-1}, ..., x_{t-n_frames}``; before an episode's
         first row, its first row is repeated.
     """
+    X = check_named(X, "X")
+    return _stacked(X, check_groups(groups, len(X), required_by="stack_history"), n_frames)
+
+
+def _stacked(X, groups, n_frames):
+    """:func:`stack_history` on checked arrays (the rollout engine calls it every step)."""
     starts = episode_starts(groups)
     first = np.repeat(starts, np.diff(np.r_[starts, len(X)]))  # each row's episode start
     rows = np.arange(len(X))
@@ -147,7 +158,7 @@ class HistoryStacker(TransformerMixin, BaseEstimator):
             X = validate_data(self, X, dtype=np.float64, reset=False)
         groups = check_groups(groups, X.shape[0],
                               required_by="HistoryStacker (history stays within an episode)")
-        return stack_history(X, groups, self.n_frames)
+        return _stacked(X, groups, self.n_frames)
 
     def fit_transform(self, X, y=None, groups=None):
         """Fit, then append the history of each row; see :meth:`transform`."""

@@ -43,15 +43,18 @@ from sklearn_il import (
 from sklearn_il.datasets import (
     Demonstrations,
     collect_demonstrations,
+    load_minari,
     make_gates,
     make_obstacle,
     make_point_reach,
     make_winding_road,
 )
 from sklearn_il.envs import OBSTACLE, ObstacleExpert
+from sklearn_il.dynamics import state_pairs, transitions
 from sklearn_il.evaluation import compounding_error, evaluate_policy, make_rollout_scorer, rollout
 from sklearn_il.inspection import ActionDistributionDisplay, CompoundingErrorDisplay
 from sklearn_il.io import dump, load
+from sklearn_il.preprocessing import stack_history
 
 from .conftest import TINY
 
@@ -575,6 +578,22 @@ FUNCTION_CASES = [
         fitted("BCRegressor"), X[:2], n_samples=0), r"n_samples"),
     ("ActionDistributionDisplay X_state NaN", lambda: ActionDistributionDisplay.from_estimator(
         fitted("BCRegressor"), with_value(X[:2], (0, 0), np.nan)), r"X_state.*NaN"),
+    ("transitions groups missing", lambda: transitions(X, Y, None), r"groups"),
+    ("transitions y rows", lambda: transitions(X, Y[:-1], GROUPS), r"y"),
+    ("transitions X 3-D", lambda: transitions(X[:, :, None], Y, GROUPS), r"X.*dim 3"),
+    ("state_pairs X NaN", lambda: state_pairs(with_value(X, (0, 0), np.nan), GROUPS), r"X.*NaN"),
+    ("stack_history n_frames=-1", lambda: stack_history(X, GROUPS, -1), r"n_frames"),
+    ("stack_history groups split", lambda: stack_history(X, np.r_[GROUPS[5:], GROUPS[:5]], 1),
+     r"groups.*contiguous"),
+    ("label_actions X of another width",
+     lambda: fitted("InverseDynamicsRegressor").label_actions(np.zeros((4, 3)), GROUPS[:4]),
+     r"X has 3"),
+    ("predict_chunk X NaN",
+     lambda: fitted("DiffusionBC").predict_chunk(with_value(X[:2], (0, 0), np.nan)), r"X.*NaN"),
+    ("load_minari an unknown id", lambda: load_minari("nobody/nothing/here-v0"),
+     r"download=True"),
+    ("from_dataframe not a DataFrame",
+     lambda: Demonstrations.from_dataframe(X, ["a"], "b", "c"), r"DataFrame"),
     ("Demonstrations groups of another length",
      lambda: Demonstrations(X, Y, GROUPS[:-1]), r"episode_ids|groups"),
     ("Demonstrations.load an unknown suffix",
