@@ -219,3 +219,25 @@ def test_autoregressive_on_discrete_multidimensional_actions():
     pred = policy.predict(X)
     assert set(map(tuple, pred)) <= {(0.0, 2.0), (1.0, 0.0)}
     assert (pred == y).all(1).mean() > 0.95
+
+
+def test_mixture_predicts_the_highest_peak_not_the_heaviest_component():
+    # What a fit once produced at a start state: weight 0.62 on a wide
+    # component (std 0.73) centred between the modes at +0.25, 0.38 on a
+    # narrow one (std 0.01) at -0.99, whose density is ~40x higher.
+    rng = np.random.default_rng(0)
+    policy = MixtureDensityBC(n_components=2, hidden_layer_sizes=(4,), max_iter=2,
+                              random_state=0).fit(rng.normal(size=(50, 2)), rng.normal(size=50))
+    scaler = policy.net_.module_.target_scaler
+    loc, scale = float(scaler.loc), float(scaler.scale)
+    std = torch.tensor([0.73, 0.01]) / scale
+    output = torch.cat([torch.tensor([0.62, 0.38]).log(),
+                        (torch.tensor([0.25, -0.99]) - loc) / scale,
+                        torch.log(torch.expm1(std - policy.min_std))]).unsqueeze(0)
+    np.testing.assert_allclose(policy._decode_mode(output).numpy(), [-0.99], atol=1e-5)
+    # Equal widths: the heavier component's mean.
+    std = torch.tensor([0.2, 0.2]) / scale
+    output = torch.cat([torch.tensor([0.6, 0.4]).log(),
+                        (torch.tensor([0.9, -0.9]) - loc) / scale,
+                        torch.log(torch.expm1(std - policy.min_std))]).unsqueeze(0)
+    np.testing.assert_allclose(policy._decode_mode(output).numpy(), [0.9], atol=1e-5)
