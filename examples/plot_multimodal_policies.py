@@ -61,7 +61,7 @@ plt.show()
 # The Gaussian policy's draws at the start state spread across both modes
 # and the gap between them, and its ``predict`` (the mean) is 0: it hits the
 # obstacle every time. The mixture puts a component on each mode and
-# predicts the mean of the most probable one; the autoregressive (binned)
+# predicts the mean of the one at the mixture's highest peak; the autoregressive (binned)
 # policy draws the two modes and nothing between; the diffusion policy draws
 # mostly on them (a few between at these small settings, 4% with the
 # defaults); the conditional VAE's draws are blurrier, but its ``predict``
