@@ -139,9 +139,10 @@ def naming(argument):
         lines = [line for line in original.splitlines()
                  if not line.lstrip().startswith(("[", "array="))]
         message = _NUMPY_SCALAR.sub(r"\1", " ".join(lines))
-        if message == original and re.search(rf"\b{re.escape(argument)}\b", message):
+        named = re.search(rf"\b{re.escape(argument)}\b", message)
+        if named and message == original:
             raise
-        if not re.search(rf"\b{re.escape(argument)}\b", message):
+        if not named:
             message = f"{argument}: {message}"
         try:
             renamed = type(exc)(message)

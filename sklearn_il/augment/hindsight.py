@@ -4,10 +4,9 @@ from numbers import Integral
 
 import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_array
 
 from .._seeding import SeedStreams
-from .._validation import episode_ends, naming
+from .._validation import check_named, episode_ends
 from ._base import BaseAugmenter
 
 
@@ -116,9 +115,8 @@ class HindsightRelabeler(BaseAugmenter):
 
     def _goals(self, states):
         """``goal_fn`` on the goal states, checked: one finite row of numbers per state."""
-        with naming("goal_fn"):
-            goals = check_array(self.goal_fn(states), ensure_2d=False, dtype=np.float64,
-                                ensure_min_samples=0, input_name="goal_fn's output")
+        goals = check_named(self.goal_fn(states), "goal_fn", ensure_2d=False, dtype=np.float64,
+                            ensure_min_samples=0)
         if goals.ndim not in (1, 2) or len(goals) != len(states):
             raise ValueError(
                 f"goal_fn must return one goal per row of states: it got {len(states)} rows "
