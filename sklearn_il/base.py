@@ -535,6 +535,11 @@ class BasePolicy(BaseEstimator):
     def __sklearn_is_fitted__(self):
         return hasattr(self, "net_")
 
+    def _upgrade_tensors(self, tensors):
+        """A file's tensors, written by an earlier version, in today's layout
+        (a hook for ``io.load``)."""
+        return tensors
+
     # The inference form is rebuilt from the weights rather than pickled: a
     # skorch net pickles its module on its own, so the copy would no longer
     # be the net's module.

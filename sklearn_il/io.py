@@ -359,6 +359,7 @@ def _load_policy(data, path, device):
         raise ValueError(f"{path} is not a valid policy file written by sklearn_il.io.dump: "
                          f"{type(exc).__name__}: {exc}") from exc
     try:
+        tensors = estimator._upgrade_tensors(tensors)
         _check_tensors(estimator, tensors, len(data))
         module = estimator._build_module()
         module.load_state_dict(tensors, strict=True)
