@@ -3,7 +3,7 @@
 from numbers import Integral
 
 from sklearn.utils import Bunch
-from sklearn.utils._param_validation import HasMethods, Interval, validate_params
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions, validate_params
 
 from . import _formats, envs
 from ._demonstrations import Demonstrations
@@ -132,8 +132,9 @@ def _make_task(env_id, expert, n_episodes, random_state, return_X_y):
     return _loaded(demos, return_X_y, env_id=env_id, expert=expert)
 
 
-@validate_params(_MAKE_CONSTRAINTS, prefer_skip_nested_validation=True)
-def make_obstacle(n_episodes=50, *, random_state=None, return_X_y=True):
+@validate_params({**_MAKE_CONSTRAINTS, "side_from": [StrOptions({"coin", "offset"})]},
+                 prefer_skip_nested_validation=True)
+def make_obstacle(n_episodes=50, *, side_from="coin", random_state=None, return_X_y=True):
     """Demonstrations of the bimodal obstacle task (the lecture's tree).
 
     The expert passes the obstacle on the left or on the right, chosen at
@@ -143,6 +144,13 @@ def make_obstacle(n_episodes=50, *, random_state=None, return_X_y=True):
     ----------
     n_episodes : int, default=50
         Number of demonstrated episodes (30 steps each).
+    side_from : {"coin", "offset"}, default="coin"
+        ``"coin"``: episodes start within 0.01 of the centre line and the
+        expert tosses a coin for its side (``OBSTACLE``). ``"offset"``:
+        episodes start up to 0.2 off it and the expert passes on the side it
+        starts on (``OBSTACLE_OFFSET``): the side is a function of the
+        state, split by a small offset, which nearby states blur into two
+        modes.
     random_state : int, RandomState instance or None, default=None
         Seeds the episodes and the expert's choice of side.
     return_X_y : bool, default=True
@@ -165,6 +173,9 @@ def make_obstacle(n_episodes=50, *, random_state=None, return_X_y=True):
     >>> X.shape[1], y.shape[1], len(set(groups))
     (2, 1, 3)
     """
+    if side_from == "offset":
+        return _make_task(envs.OBSTACLE_OFFSET, envs.ObstacleExpert(side="offset"), n_episodes,
+                          random_state, return_X_y)
     return _make_task(envs.OBSTACLE, envs.ObstacleExpert(), n_episodes, random_state, return_X_y)
 
 

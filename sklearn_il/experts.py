@@ -197,6 +197,7 @@ class InvertedDoublePendulumLQR(_MujocoLQR):
 
 _EXPERTS = {
     envs.OBSTACLE: envs.ObstacleExpert,
+    envs.OBSTACLE_OFFSET: lambda: envs.ObstacleExpert(side="offset"),
     envs.GATES: envs.GatesExpert,
     envs.WINDING_ROAD: envs.WindingRoadExpert,
     envs.POINT_REACH: envs.PointReachExpert,

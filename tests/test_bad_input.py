@@ -505,6 +505,7 @@ FUNCTION_CASES = [
     ("collect an expert without predict", lambda: collect_demonstrations(OBSTACLE, object(), 1),
      r"expert"),
     ("make_obstacle n_episodes=0", lambda: make_obstacle(0), r"n_episodes"),
+    ("make_obstacle side_from='left'", lambda: make_obstacle(2, side_from="left"), r"side_from"),
     ("make_gates n_episodes=-1", lambda: make_gates(-1), r"n_episodes"),
     ("make_winding_road n_episodes=0", lambda: make_winding_road(0), r"n_episodes"),
     ("make_point_reach n_episodes='3'", lambda: make_point_reach("3"), r"n_episodes"),

@@ -5,12 +5,13 @@ import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
 
-from sklearn_il.envs import OBSTACLE, POINT_REACH, WINDING_ROAD
+from sklearn_il.datasets import make_obstacle
+from sklearn_il.envs import OBSTACLE, OBSTACLE_OFFSET, POINT_REACH, WINDING_ROAD, ObstacleExpert
 from sklearn_il.evaluation import evaluate_policy
 from sklearn_il.experts import make_expert
 
 
-@pytest.mark.parametrize("env_id", [OBSTACLE, WINDING_ROAD, POINT_REACH])
+@pytest.mark.parametrize("env_id", [OBSTACLE, OBSTACLE_OFFSET, WINDING_ROAD, POINT_REACH])
 def test_builtin_tasks_follow_the_gymnasium_api_and_experts_succeed(env_id):
     check_env(gym.make(env_id).unwrapped, skip_render_check=True)
     result = evaluate_policy(make_expert(env_id), env_id, n_episodes=20, random_state=0)
@@ -44,3 +45,21 @@ def test_point_reach_reset_options_set_the_start_and_the_goal():
 
     obs, _ = PointReachEnv().reset(seed=0, options={"position": (0.5, -0.5), "goal": (0.0, 0.25)})
     np.testing.assert_allclose(obs, [0.5, -0.5, 0.0, 0.25])
+
+
+def test_the_offset_expert_passes_on_the_side_it_starts_on():
+    X, y, groups = make_obstacle(40, side_from="offset", random_state=0)
+    first = np.r_[True, groups[1:] != groups[:-1]]
+    starts, actions = X[first, 1], y[first, 0]
+    assert np.abs(starts).max() <= 0.2 and np.abs(starts).max() > 0.1
+    assert (starts > 0).any() and (starts < 0).any()
+    np.testing.assert_array_equal(np.sign(actions), np.where(starts >= 0, 1.0, -1.0))
+    # The coin's expert, from the same start, may pass on either side.
+    coin = ObstacleExpert()
+    sides = set()
+    for seed in range(10):
+        coin.reset(seed)
+        sides.add(float(np.sign(coin.predict([[0.0, 0.05]])[0, 0])))
+    assert sides == {-1.0, 1.0}
+    with pytest.raises(ValueError, match="side must be"):
+        ObstacleExpert(side="left")

@@ -1,13 +1,15 @@
 """Built-in tasks, registered with gymnasium on import, with analytic experts.
 
-=============================  ==============================================
-id                             what it shows
-=============================  ==============================================
-``sklearn_il/Obstacle-v0``     two action modes in the same state (the tree)
-``sklearn_il/Gates-v0``        two modes of a 2-D action whose dimensions must agree
-``sklearn_il/WindingRoad-v0``  compounding error off the expert's states
-``sklearn_il/PointReach-v0``   goal reaching, for goal-conditioned policies
-=============================  ==============================================
+===================================  ==============================================
+id                                   what it shows
+===================================  ==============================================
+``sklearn_il/Obstacle-v0``           two action modes in the same state (the tree)
+``sklearn_il/ObstacleOffset-v0``     the same, the side set by the start's small
+                                     offset, not a coin (``side="offset"``)
+``sklearn_il/Gates-v0``              two modes of a 2-D action whose dimensions must agree
+``sklearn_il/WindingRoad-v0``        compounding error off the expert's states
+``sklearn_il/PointReach-v0``         goal reaching, for goal-conditioned policies
+===================================  ==============================================
 """
 
 import gymnasium as gym
@@ -18,25 +20,29 @@ from .point_reach import PointReachEnv, PointReachExpert
 from .winding_road import WindingRoadEnv, WindingRoadExpert
 
 OBSTACLE = "sklearn_il/Obstacle-v0"
+OBSTACLE_OFFSET = "sklearn_il/ObstacleOffset-v0"
 GATES = "sklearn_il/Gates-v0"
 WINDING_ROAD = "sklearn_il/WindingRoad-v0"
 POINT_REACH = "sklearn_il/PointReach-v0"
 
 _TASKS = {
     OBSTACLE: (ObstacleEnv, 60),
+    OBSTACLE_OFFSET: (ObstacleEnv, 60, {"start_offset": 0.2}),
     GATES: (GatesEnv, 60),
     WINDING_ROAD: (WindingRoadEnv, 200),
     POINT_REACH: (PointReachEnv, 50),
 }
 # Entry points as "module:Class" strings: a spec then serialises (Minari
 # datasets store it, and recover the env from it).
-for _id, (_cls, _steps) in _TASKS.items():
+for _id, (_cls, _steps, *_kwargs) in _TASKS.items():
     if _id not in gym.registry:
-        gym.register(_id, entry_point=f"{_cls.__module__}:{_cls.__name__}", max_episode_steps=_steps)
+        gym.register(_id, entry_point=f"{_cls.__module__}:{_cls.__name__}", max_episode_steps=_steps,
+                     kwargs=_kwargs[0] if _kwargs else {})
 
 __all__ = [
     "GATES",
     "OBSTACLE",
+    "OBSTACLE_OFFSET",
     "POINT_REACH",
     "WINDING_ROAD",
     "GatesEnv",

@@ -70,14 +70,15 @@ class GatesExpert(TwoSidedExpert):
 
     Parameters
     ----------
-    side : {-1, 1} or None, default=None
+    side : {-1, 1, "offset"} or None, default=None
         A fixed gate (+1: ``(1, 1)``); ``None`` draws one per episode at
-        ``reset``.
+        ``reset``; ``"offset"``: the gate on the side it is on (the sign of
+        ``y1 + y2``), from the first step.
     """
 
     def predict(self, X):
         X = np.asarray(X, dtype=float).reshape(-1, 3)
         position = X[:, 1:]
         total = position.sum(1)
-        side = np.where(np.abs(total) > 0.3, np.sign(total), self._side)
+        side = self._sides(total)
         return np.clip(5.0 * (side[:, None] - position), -1.0, 1.0)

@@ -10,8 +10,8 @@ class ObstacleEnv(gym.Env):
 
     A point moves forward at constant speed (``x`` grows by 0.1 a step) and
     the action sets its lateral speed (``y`` changes by ``0.15 * a``, ``a`` in
-    [-1, 1]). Episodes start at ``x = 0``, ``y`` uniform in [-0.01, 0.01],
-    heading at an obstacle of radius 0.8 centred at ``(1, 0)``: only a swerve
+    [-1, 1]). Episodes start at ``x = 0``, ``y`` uniform in ``[-start_offset,
+    start_offset]``, heading at an obstacle of radius 0.8 centred at ``(1, 0)``: only a swerve
     at full speed from the first step clears it. Reaching ``x = 3`` is a
     success (reward +1); touching the obstacle or leaving the road
     (``|y| > 2``) ends the episode with reward -1. Each step costs
@@ -21,6 +21,13 @@ class ObstacleEnv(gym.Env):
     episode, so the start state carries two action modes, +1 and -1. A
     unimodal policy fitted by maximum likelihood predicts their mean, goes
     (nearly) straight, and hits the obstacle.
+
+    Parameters
+    ----------
+    start_offset : float, default=0.01
+        Largest lateral offset of the start. ``OBSTACLE_OFFSET`` registers
+        0.2, where ``ObstacleExpert(side="offset")`` passes on the side it
+        starts on: the modes are split by a small, visible offset, not a coin.
     """
 
     metadata = {"render_modes": []}
@@ -29,14 +36,15 @@ class ObstacleEnv(gym.Env):
     road_end = 3.0
     road_half_width = 2.0
 
-    def __init__(self):
+    def __init__(self, start_offset=0.01):
+        self.start_offset = start_offset
         high = np.array([4.0, 3.0], dtype=np.float32)
         self.observation_space = spaces.Box(-high, high, dtype=np.float32)
         self.action_space = spaces.Box(-1.0, 1.0, shape=(1,), dtype=np.float32)
 
     def reset(self, *, seed=None, options=None):
         super().reset(seed=seed)
-        self._pos = np.array([0.0, self.np_random.uniform(-0.01, 0.01)])
+        self._pos = np.array([0.0, self.np_random.uniform(-self.start_offset, self.start_offset)])
         return self._pos.astype(np.float32), {}
 
     def step(self, action):
@@ -55,20 +63,30 @@ class ObstacleEnv(gym.Env):
 
 
 class TwoSidedExpert:
-    """An expert that commits to one of two sides (-1 or +1) per episode.
+    """An expert that passes on one of two sides (-1 or +1).
 
-    ``side`` fixes it; ``None`` draws one at each ``reset``. Subclasses act
-    on ``self._side``.
+    ``side``: -1 or 1 fixes it; ``None`` draws one at each ``reset`` and
+    keeps it until the expert is more than 0.3 off centre, where it takes
+    the side it is on; ``"offset"`` takes the side it is on from the start
+    (+1 at 0). Subclasses pass the lateral offset to :meth:`_sides`.
     """
 
     def __init__(self, side=None):
+        if side not in (None, -1, 1, "offset"):
+            raise ValueError(f"side must be -1, 1, 'offset' or None, got {side!r}.")
         self.side = side
-        self._side = 1.0 if side is None else float(side)
+        self._side = float(side) if side in (-1, 1) else 1.0
 
     def reset(self, random_state=None):
         """Commit to a side for the next episode."""
         if self.side is None:
             self._side = float(np.random.default_rng(random_state).choice([-1.0, 1.0]))
+
+    def _sides(self, offset):
+        """The side to pass on at each lateral ``offset``."""
+        if self.side == "offset":
+            return np.where(offset >= 0, 1.0, -1.0)
+        return np.where(np.abs(offset) > 0.3, np.sign(offset), self._side)
 
 
 class ObstacleExpert(TwoSidedExpert):
@@ -81,8 +99,9 @@ class ObstacleExpert(TwoSidedExpert):
 
     Parameters
     ----------
-    side : {-1, 1} or None, default=None
-        A fixed side; ``None`` draws one per episode at ``reset``.
+    side : {-1, 1, "offset"} or None, default=None
+        A fixed side; ``None`` draws one per episode at ``reset``;
+        ``"offset"``: the side of its lateral offset, from the first step.
     """
 
     offset = 1.1
@@ -91,7 +110,7 @@ class ObstacleExpert(TwoSidedExpert):
     def predict(self, X):
         X = np.asarray(X, dtype=float).reshape(-1, 2)
         x, y = X[:, 0], X[:, 1]
-        side = np.where(np.abs(y) > 0.3, np.sign(y), self._side)
+        side = self._sides(y)
         target = np.where(x < self.passed_at, self.offset * side, 0.0)
         gain = np.where(x < self.passed_at, 5.0, 2.0)
         return np.clip(gain * (target - y), -1.0, 1.0).reshape(-1, 1)
