@@ -16,12 +16,21 @@ held-out R² of ``DynamicsRegressor``'s one-step residual ``s' - s``
 on 2 others), with and without the Lipschitz bound, and the share of CCIL's
 generated labels kept at a budget of one episode.
 
-Columns ``labels`` give the mean number of expert labels used. Every policy
-is evaluated on clean episodes and on perturbed ones (Gaussian noise of std
-``--perturb`` on every observation and on every action, as in the CCIL
-paper's evaluation; boolean features excepted).
+Columns ``labels`` give the mean number of expert labels used. A learner
+that crashes early collects fewer labels per round than the expert's
+episodes hold, so each DART and DAgger row also gives, in ``BC, same
+labels``, BC trained on exactly as many expert labels (the first rows of
+the expert's episodes) with the same seed: the comparison DAgger's theory
+speaks to. Every policy is evaluated on clean episodes and on perturbed
+ones (Gaussian noise of std ``--perturb`` on every observation and on
+every action, as in the CCIL paper's evaluation; boolean features
+excepted).
 
-Run: ``python benchmarks/bench_compounding.py [--seeds 5] [--tasks ...]``.
+``--hidden default`` uses the library's default network (256, 256) instead
+of (64, 64); ``--methods`` runs a subset.
+
+Run: ``python benchmarks/bench_compounding.py [--seeds 5] [--tasks ...]
+[--budgets 2 4 8] [--hidden small|default] [--methods BC DAgger ...]``.
 """
 
 import argparse
@@ -54,10 +63,12 @@ TASKS = {
     "InvertedDoublePendulum-v5": ((1, 2, 4), 300, []),
 }
 METHODS = ("BC", "NoiseBC", "CCIL+BC", "DART", "DAgger")
+HIDDEN = {"small": (64, 64), "default": BCRegressor().hidden_layer_sizes}
+SETTINGS = {"hidden_layer_sizes": HIDDEN["small"]}
 
 
 def policy(seed):
-    return BCRegressor(hidden_layer_sizes=(64, 64), random_state=seed)
+    return BCRegressor(random_state=seed, **SETTINGS)
 
 
 def winding_road_model(states, actions):
@@ -128,24 +139,47 @@ def dynamics_line(task, steps, seeds, expert):
             f"CCIL keeps {np.mean(kept):.0%} of its labels")
 
 
-def fitted_policies(task, budget, steps, seed, expert):
-    """Yield (method, fitted policy, expert labels used) for one budget and seed."""
+def fitted_policies(task, budget, steps, seed, expert, methods=METHODS):
+    """Yield (method, fitted policy, expert labels used, BC on as many expert
+    labels or None) for one budget and seed."""
     demos = collect_demonstrations(task, expert, budget, random_state=seed, max_episode_steps=steps)
-    X, y, groups = demos.X, demos.y, demos.groups
-    yield "BC", policy(seed).fit(X, y), len(y)
-    X_noise, y_noise = NoiseAugmenter(random_state=seed).fit_resample(X, y, groups)
-    yield "NoiseBC", policy(seed).fit(X_noise, y_noise), len(y)
-    X_ccil, y_ccil = CorrectiveAugmenter(random_state=seed).fit_resample(X, y, groups)
-    yield "CCIL+BC", policy(seed).fit(X_ccil, y_ccil), len(y)
-    if task == WINDING_ROAD:
-        known = CorrectiveAugmenter(winding_road_model, random_state=seed)
-        yield "CCIL+BC (known dynamics)", policy(seed).fit(*known.fit_resample(X, y, groups)), len(y)
     first = demos.take_episodes([0])
+    X, y, groups = demos.X, demos.y, demos.groups
+    if "BC" in methods:
+        yield "BC", policy(seed).fit(X, y), len(y), None
+    if "NoiseBC" in methods:
+        X_noise, y_noise = NoiseAugmenter(random_state=seed).fit_resample(X, y, groups)
+        yield "NoiseBC", policy(seed).fit(X_noise, y_noise), len(y), None
+    if "CCIL+BC" in methods:
+        X_ccil, y_ccil = CorrectiveAugmenter(random_state=seed).fit_resample(X, y, groups)
+        yield "CCIL+BC", policy(seed).fit(X_ccil, y_ccil), len(y), None
+        if task == WINDING_ROAD:
+            known = CorrectiveAugmenter(winding_road_model, random_state=seed)
+            yield ("CCIL+BC (known dynamics)", policy(seed).fit(*known.fit_resample(X, y, groups)),
+                   len(y), None)
     for name, wrapper in (("DART", DARTWrapper), ("DAgger", DAggerWrapper)):
+        if name not in methods:
+            continue
         model = wrapper(policy(seed), task, expert, n_iter=budget - 1, n_episodes_per_iter=1,
                         max_episode_steps=steps, random_state=seed)
         model.fit(first.X, first.y, first.groups)
-        yield name, model, len(model.y_)
+        n_labels = len(model.y_)
+        yield name, model, n_labels, policy(seed).fit(*expert_labels(task, expert, n_labels,
+                                                                     steps, seed))
+
+
+def expert_labels(task, expert, n_labels, steps, seed):
+    """The first ``n_labels`` rows of the expert's episodes (those BC gets):
+    as many episodes as it takes, since DAgger's learner can collect more
+    labels per round than the expert's episodes hold (hovering where the
+    expert lands)."""
+    n_episodes = 1
+    while True:
+        demos = collect_demonstrations(task, expert, n_episodes, random_state=seed,
+                                       max_episode_steps=steps)
+        if len(demos.y) >= n_labels:
+            return demos.X[:n_labels], demos.y[:n_labels]
+        n_episodes *= 2
 
 
 def main():
@@ -154,9 +188,15 @@ def main():
     parser.add_argument("--eval-episodes", type=int, default=10)
     parser.add_argument("--perturb", type=float, default=0.01)
     parser.add_argument("--tasks", nargs="*", default=list(TASKS))
+    parser.add_argument("--budgets", nargs="*", type=int, default=None,
+                        help="label budgets in expert episodes (default: each task's)")
+    parser.add_argument("--hidden", choices=list(HIDDEN), default="small")
+    parser.add_argument("--methods", nargs="*", default=list(METHODS), choices=list(METHODS))
     args = parser.parse_args()
+    SETTINGS["hidden_layer_sizes"] = HIDDEN[args.hidden]
+    print(f"# networks: {HIDDEN[args.hidden]}; {args.seeds} seeds")
     header = (f"{'task':<26} {'method':<25} {'budget':>6} {'labels':>7} "
-              f"{'norm. return':>15} {'perturbed':>15} {'s/seed':>7}")
+              f"{'norm. return':>15} {'perturbed':>15} {'BC, same labels':>15} {'s/seed':>7}")
     print(header)
     print("-" * len(header))
     for task in args.tasks:
@@ -174,21 +214,26 @@ def main():
         high = {p: score(expert, p) for p in (False, True)}
         print(f"# {task}: expert return {high[False]:.1f} (perturbed {high[True]:.1f}), "
               f"random {low[False]:.1f} (perturbed {low[True]:.1f})", flush=True)
-        print(dynamics_line(task, steps, args.seeds, expert), flush=True)
-        for budget in budgets:
+        if "CCIL+BC" in args.methods:
+            print(dynamics_line(task, steps, args.seeds, expert), flush=True)
+        for budget in args.budgets or budgets:
             results = {}
             start = time.perf_counter()
             for seed in range(args.seeds):
-                for name, fitted, labels in fitted_policies(task, budget, steps, seed, expert):
-                    row = results.setdefault(name, {"labels": [], False: [], True: []})
+                for name, fitted, labels, bc in fitted_policies(task, budget, steps, seed, expert,
+                                                                args.methods):
+                    row = results.setdefault(name, {"labels": [], False: [], True: [], "bc": []})
                     row["labels"].append(labels)
                     for p in (False, True):
                         row[p].append((score(fitted, p) - low[p]) / (high[p] - low[p]))
+                    if bc is not None:
+                        row["bc"].append((score(bc, False) - low[False]) / (high[False] - low[False]))
             per_seed = (time.perf_counter() - start) / args.seeds
             for name, row in results.items():
-                cells = [f"{np.mean(row[p]):.2f} ± {np.std(row[p]):.2f}" for p in (False, True)]
+                cells = [f"{np.mean(row[k]):.2f} ± {np.std(row[k]):.2f}" if row[k] else ""
+                         for k in (False, True, "bc")]
                 print(f"{task:<26} {name:<25} {budget:>6} {np.mean(row['labels']):>7.0f} "
-                      f"{cells[0]:>15} {cells[1]:>15} {per_seed:>7.0f}", flush=True)
+                      f"{cells[0]:>15} {cells[1]:>15} {cells[2]:>15} {per_seed:>7.0f}", flush=True)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,8 @@ same, plus ``AutoregressiveBC`` fitted one dimension at a time
 success of ``predict``, success when acting by ``sample`` (a fresh draw each
 step), and the fraction of start-state draws near neither mode.
 
-Run: ``python benchmarks/bench_multimodal.py [--seeds 10] [--tables obstacle offset gates]``.
+Run: ``python benchmarks/bench_multimodal.py [--seeds 10] [--tables obstacle offset gates]
+[--policies MixtureDensityBC ...]``.
 """
 
 import argparse
@@ -122,8 +123,8 @@ def _off_mode(draws):
     return (np.abs(np.abs(draws.sum(-1)) - 2) > 1).mean()
 
 
-def gates_table(seeds, n_eval):
-    policies = {**POLICIES, "AutoregressiveBC, per dimension": IndependentDims}
+def gates_table(seeds, n_eval, policies=POLICIES):
+    policies = {**policies, "AutoregressiveBC, per dimension": IndependentDims}
     header = f"{'policy':<34} {'success (predict)':>17} {'success (sample)':>17} {'draws off-mode':>14}"
     print()
     print("Gates (2-D action, modes (+1, +1) and (-1, -1)), 50 demonstrations,", len(seeds), "seeds")
@@ -148,15 +149,17 @@ def main():
     parser.add_argument("--eval-episodes", type=int, default=50)
     parser.add_argument("--tables", nargs="*", default=["obstacle", "offset", "gates"],
                         choices=["obstacle", "offset", "gates"])
+    parser.add_argument("--policies", nargs="*", default=list(POLICIES), choices=list(POLICIES))
     args = parser.parse_args()
     seeds = range(args.seeds)
+    policies = {name: POLICIES[name] for name in args.policies}
     if "obstacle" in args.tables:
-        obstacle_table(seeds, args.eval_episodes)
+        obstacle_table(seeds, args.eval_episodes, policies)
     if "offset" in args.tables:
         print()
-        obstacle_table(seeds, args.eval_episodes, side_from="offset")
+        obstacle_table(seeds, args.eval_episodes, policies, side_from="offset")
     if "gates" in args.tables:
-        gates_table(seeds, args.eval_episodes)
+        gates_table(seeds, args.eval_episodes, policies)
 
 
 if __name__ == "__main__":
