@@ -61,6 +61,8 @@ TASKS = {
     "Pendulum-v1": ((1, 2, 4), 200, []),
     "LunarLanderContinuous-v3": ((1, 2, 4), 400, [6, 7]),
     "InvertedDoublePendulum-v5": ((1, 2, 4), 300, []),
+    # MuJoCo, smooth local dynamics: the setting CCIL's assumptions are made for.
+    "Reacher-v5": ((1, 2, 4), 50, []),
 }
 METHODS = ("BC", "NoiseBC", "CCIL+BC", "DART", "DAgger")
 HIDDEN = {"small": (64, 64), "default": BCRegressor().hidden_layer_sizes}

@@ -19,7 +19,8 @@ def test_builtin_tasks_follow_the_gymnasium_api_and_experts_succeed(env_id):
 
 
 # Usual "solved" scores: LunarLander 200, Pendulum about -200 (no official
-# threshold), InvertedPendulum 950, InvertedDoublePendulum 9100.
+# threshold), InvertedPendulum 950, InvertedDoublePendulum 9100, Reacher -3.75
+# (ours: -3.9).
 @pytest.mark.parametrize(
     "env_id, n_episodes, solved",
     [
@@ -28,6 +29,7 @@ def test_builtin_tasks_follow_the_gymnasium_api_and_experts_succeed(env_id):
         ("Pendulum-v1", 10, -200),
         ("InvertedPendulum-v5", 3, 950),
         ("InvertedDoublePendulum-v5", 3, 9100),
+        ("Reacher-v5", 20, -4.5),  # gymnasium's reward threshold: -3.75; random: about -43
     ],
 )
 def test_shipped_experts_reach_solved_scores(env_id, n_episodes, solved):
