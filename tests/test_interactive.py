@@ -70,7 +70,7 @@ def test_dagger_labels_every_visited_state_and_aggregates(road):
     dagger = DAggerWrapper(BCRegressor(**FAST), WINDING_ROAD, EXPERT, n_iter=2,
                            n_episodes_per_iter=2, random_state=0).fit(X, y, groups)
     assert [r["iteration"] for r in dagger.history_] == [1, 2, 3]
-    assert [r["beta"] for r in dagger.history_] == [1.0, 0.0, 0.0]
+    assert [r["beta"] for r in dagger.history_] == [1.0, 0.5, 0.25]  # the default schedule
     assert sum(r["n_labels"] for r in dagger.history_) == len(dagger.y_) == len(dagger.X_)
     np.testing.assert_allclose(dagger.y_.ravel(), EXPERT.predict(dagger.X_).ravel(), atol=1e-6)
     # Episode ids: contiguous runs, numbered across rounds, 1 + 2 + 2 episodes.

@@ -41,11 +41,20 @@ class DAggerWrapper(InteractiveImitation):
     expert : object with ``predict(X)``, callable, or None, default=None
         Labels any state. ``None``: a human labels, through
         :meth:`collect_states` and :meth:`partial_fit`.
-    beta : {"indicator", "exponential"}, float or callable, default="indicator"
+    beta : {"indicator", "exponential"}, float or callable, default="exponential"
         Probability that the expert acts in round ``i``: ``"indicator"``
         is ``1[i = 1]`` (the learner drives every collected round),
         ``"exponential"`` is ``p ** (i - 1)`` with ``p = decay``; a float in
         [0, 1] is a constant; a callable maps ``i`` to a probability.
+        The default was chosen by ``benchmarks/bench_compounding.py``'s
+        measurement ((64, 64) networks, one episode per round, 5 seeds;
+        normalised return after 2 / 4 / 8 episodes' worth of labels):
+        LunarLanderContinuous-v3 0.33 / 0.67 / 0.72 with ``"indicator"``,
+        0.51 / 0.66 / 0.93 with ``"exponential"``; Pendulum-v1 0.14 / 0.64
+        / 0.99 and 0.13 / 0.93 / 1.00. The expert's share of the early
+        rounds keeps them near the states a good policy visits; the
+        indicator's learner, after one expert episode, ends its episode
+        early (LunarLander: 114 labels against the expert's 190).
     decay : float, default=0.5
         ``p`` of the exponential schedule.
     n_iter : int, default=10
@@ -121,7 +130,7 @@ class DAggerWrapper(InteractiveImitation):
         env=None,
         expert=None,
         *,
-        beta="indicator",
+        beta="exponential",
         decay=0.5,
         n_iter=10,
         n_episodes_per_iter=5,
