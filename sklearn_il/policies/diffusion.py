@@ -9,7 +9,7 @@ from sklearn.utils._param_validation import Interval
 from skorch.callbacks import Callback
 from torch import nn
 
-from .._nn import INPLACE_ACTIVATIONS, InferenceMLP, PairedMSE, Standardize, mlp
+from .._nn import INPLACE_ACTIVATIONS, InferenceMLP, PairedMSE, Standardize, densest, mlp
 from .._rollout import ChunkActor, PredictActor
 from .._validation import episode_ends
 from ..base import ContinuousPolicy, as_numpy, fill_doc
@@ -17,7 +17,8 @@ from ..base import ContinuousPolicy, as_numpy, fill_doc
 # Width of the sinusoidal timestep embedding (Diffusion Policy: 128-256).
 _TIME_EMBEDDING = 128
 # predict denoises these many fixed draws per row and keeps the one with the
-# most others within about _BANDWIDTH (standardised units) of it. Measured
+# most others within about _BANDWIDTH (standardised units, root mean square
+# over a chunk's coordinates) of it, as LatentBC.predict does. Measured
 # (bench_multimodal's defaults, 10 seeds, 50 episodes each; one draw / 4 / 8
 # / 16): obstacle 0.97 ± 0.10 / 1.00 / 1.00 / 1.00, gates 0.98 ± 0.05 / 1.00
 # / 1.00 / 1.00; test_expressive's obstacle fit 0.3 / 0.3 / 1.0 / 1.0 (its
@@ -422,12 +423,8 @@ class DiffusionBC(ContinuousPolicy):
         noise = self.net_.module_.noise
         n_draws = len(noise)
         chunks = self._denoise(obs_term.repeat_interleave(n_draws, 0), noise.repeat(n_rows, 1))
-        chunks = chunks.view(n_rows, n_draws, -1)
-        # A Gaussian kernel density among the draws: a draw that flowed
-        # between two modes has few neighbours, one inside a mode many.
-        distance = (chunks.unsqueeze(1) - chunks.unsqueeze(2)).square().mean(-1)
-        density = torch.exp(distance / (-2 * _BANDWIDTH**2)).sum(-1)
-        return chunks[torch.arange(n_rows, device=chunks.device), density.argmax(-1)]
+        # The width grows with the chunk's length: _BANDWIDTH per coordinate.
+        return densest(chunks.view(n_rows, n_draws, -1), _BANDWIDTH * math.sqrt(chunks.shape[-1]))
 
     def predict(self, X):
         """Denoise one action per observation: of the chunks denoised from the

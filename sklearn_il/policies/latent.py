@@ -6,7 +6,7 @@ import torch
 from sklearn.utils._param_validation import Interval
 from torch import nn
 
-from .._nn import Standardize, mlp
+from .._nn import Standardize, densest, mlp
 from ..base import ContinuousPolicy, as_numpy, fill_doc
 
 # predict: prior draws decoded per observation, and the kernel width (in
@@ -203,11 +203,7 @@ class LatentBC(ContinuousPolicy):
             module = self.net_.module_
             n, draws = len(obs), module.draws
             actions = module.decode(obs.repeat_interleave(len(draws), 0), draws.repeat(n, 1))
-            actions = actions.view(n, len(draws), -1)
-            distances = torch.cdist(actions, actions)
-            density = torch.exp(-0.5 * (distances / _MODE_BANDWIDTH) ** 2).sum(-1)
-            best = density.argmax(-1)
-            return self._to_actions(actions[torch.arange(n, device=obs.device), best])
+            return self._to_actions(densest(actions.view(n, len(draws), -1), _MODE_BANDWIDTH))
 
         return as_numpy(self._forward(X, mode))
 
