@@ -71,11 +71,14 @@ def bare_network(policy):
     """The passes a policy's network makes per batch, as bare torch modules."""
     module = policy.net_.module_
     if isinstance(policy, DiffusionBC):
-        # One pass of the denoiser per step, on (observation, noised action, time embedding).
+        # One pass of the denoiser per step on (observation, noised action,
+        # time embedding), for each of predict's fixed noise draws.
         body, n_steps = torch.nn.Sequential(module.first, *module.rest), policy.n_inference_steps
         width = module.first.in_features - module.widths[0]
+        n_draws = len(module.noise)
 
         def network(obs):
+            obs = obs.repeat_interleave(n_draws, 0)
             x = torch.cat([obs, obs.new_zeros(len(obs), width)], dim=1)
             for _ in range(n_steps):
                 body(x)
