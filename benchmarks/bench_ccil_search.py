@@ -26,11 +26,9 @@ import argparse
 import time
 import warnings
 
-import gymnasium as gym
 import numpy as np
 import sklearn
-from bench_bc import RandomPolicy
-from bench_compounding import TASKS, Perturbed
+from bench_compounding import TASKS, normalised_return
 from imblearn.pipeline import make_pipeline
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV, GroupKFold
@@ -39,7 +37,7 @@ from sklearn_il import BCRegressor
 from sklearn_il.augment import CorrectiveAugmenter
 from sklearn_il.datasets import collect_demonstrations
 from sklearn_il.dynamics import transitions
-from sklearn_il.evaluation import evaluate_policy, make_rollout_scorer
+from sklearn_il.evaluation import make_rollout_scorer
 from sklearn_il.experts import make_expert
 
 warnings.filterwarnings("ignore", category=ConvergenceWarning)
@@ -86,18 +84,9 @@ def main():
     print(header)
     print("-" * len(header))
     for task in args.tasks:
-        _, steps, exact = TASKS[task]
+        steps = TASKS[task][1]
         expert = make_expert(task)
-
-        def score(agent, perturb):
-            env = gym.make(task)
-            env = Perturbed(env, args.perturb, exact) if perturb else env
-            return evaluate_policy(agent, env, args.eval_episodes, random_state=1000,
-                                   max_episode_steps=steps).mean_return
-
-        space = gym.make(task).action_space
-        low = {p: score(RandomPolicy(space, 0), p) for p in (False, True)}
-        high = {p: score(expert, p) for p in (False, True)}
+        normalised = normalised_return(task, expert, args.perturb, args.eval_episodes)
         scorer = make_rollout_scorer(task, args.search_episodes, random_state=0,
                                      max_episode_steps=steps)
         rows = {}
@@ -112,7 +101,7 @@ def main():
                 search.fit(demos.X, demos.y, groups=demos.groups)
                 row = rows.setdefault(name, {False: [], True: [], "chosen": [], "s": []})
                 for p in (False, True):
-                    row[p].append((score(search.best_estimator_, p) - low[p]) / (high[p] - low[p]))
+                    row[p].append(normalised(search.best_estimator_, p))
                 row["chosen"].append(", ".join(
                     f"epsilon={v / step:.1f} step" if k.endswith("epsilon")
                     else f"{k.split('__')[-1]}={v}" for k, v in search.best_params_.items()))

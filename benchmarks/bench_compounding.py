@@ -119,6 +119,27 @@ class Perturbed(gym.Wrapper):
         return self._noisy(obs), reward, terminated, truncated, info
 
 
+def normalised_return(task, expert, perturb, n_episodes):
+    """``normalised(agent, perturbed)``: the agent's mean return on the same
+    ``n_episodes`` episodes, 0 for a random policy and 1 for ``expert``, on
+    clean episodes or with noise of std ``perturb`` (see :class:`Perturbed`).
+    Prints the two references."""
+    _, steps, exact = TASKS[task]
+
+    def mean_return(agent, perturbed):
+        env = Perturbed(gym.make(task), perturb, exact) if perturbed else gym.make(task)
+        return evaluate_policy(agent, env, n_episodes, random_state=1000,
+                               max_episode_steps=steps).mean_return
+
+    space = gym.make(task).action_space
+    low = {p: mean_return(RandomPolicy(space, 0), p) for p in (False, True)}
+    high = {p: mean_return(expert, p) for p in (False, True)}
+    print(f"# {task}: expert return {high[False]:.1f} (perturbed {high[True]:.1f}), "
+          f"random {low[False]:.1f} (perturbed {low[True]:.1f})", flush=True)
+    return lambda agent, perturbed: ((mean_return(agent, perturbed) - low[perturbed])
+                                     / (high[perturbed] - low[perturbed]))
+
+
 def dynamics_line(task, steps, seeds, expert):
     """Held-out residual R² of the learned dynamics, and CCIL's kept labels."""
     r2 = {2.0: [], None: []}
@@ -202,20 +223,10 @@ def main():
     print(header)
     print("-" * len(header))
     for task in args.tasks:
-        budgets, steps, exact = TASKS[task]
+        budgets, steps, _ = TASKS[task]
         expert = make_expert(task)
 
-        def score(agent, perturb):
-            env = gym.make(task)
-            env = Perturbed(env, args.perturb, exact) if perturb else env
-            return evaluate_policy(agent, env, args.eval_episodes, random_state=1000,
-                                   max_episode_steps=steps).mean_return
-
-        space = gym.make(task).action_space
-        low = {p: score(RandomPolicy(space, 0), p) for p in (False, True)}
-        high = {p: score(expert, p) for p in (False, True)}
-        print(f"# {task}: expert return {high[False]:.1f} (perturbed {high[True]:.1f}), "
-              f"random {low[False]:.1f} (perturbed {low[True]:.1f})", flush=True)
+        normalised = normalised_return(task, expert, args.perturb, args.eval_episodes)
         if "CCIL+BC" in args.methods:
             print(dynamics_line(task, steps, args.seeds, expert), flush=True)
         for budget in args.budgets or budgets:
@@ -227,9 +238,9 @@ def main():
                     row = results.setdefault(name, {"labels": [], False: [], True: [], "bc": []})
                     row["labels"].append(labels)
                     for p in (False, True):
-                        row[p].append((score(fitted, p) - low[p]) / (high[p] - low[p]))
+                        row[p].append(normalised(fitted, p))
                     if bc is not None:
-                        row["bc"].append((score(bc, False) - low[False]) / (high[False] - low[False]))
+                        row["bc"].append(normalised(bc, False))
             per_seed = (time.perf_counter() - start) / args.seeds
             for name, row in results.items():
                 cells = [f"{np.mean(row[k]):.2f} ± {np.std(row[k]):.2f}" if row[k] else ""
