@@ -56,7 +56,10 @@ class DAggerWrapper(InteractiveImitation):
         indicator's learner, after one expert episode, ends its episode
         early (LunarLander: 114 labels against the expert's 190).
     decay : float, default=0.5
-        ``p`` of the exponential schedule.
+        ``p`` of the exponential schedule. Measured as ``beta`` above, at
+        2 / 4 / 8 episodes: 0.75 gave Pendulum-v1 0.15 / 0.74 / 0.90 and
+        0.9 gave 0.21 / 0.47 / 0.88 (the learner drives too little), though
+        0.9 gave LunarLanderContinuous-v3 0.50 / 0.90 / 0.95.
     n_iter : int, default=10
         Collection rounds after the initial data.
     n_episodes_per_iter : int, default=5
