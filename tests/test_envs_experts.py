@@ -65,3 +65,5 @@ def test_the_offset_expert_passes_on_the_side_it_starts_on():
     assert sides == {-1.0, 1.0}
     with pytest.raises(ValueError, match="side must be"):
         ObstacleExpert(side="left")
+    with pytest.raises(ValueError, match="start_offset"):
+        gym.make(OBSTACLE, start_offset=-0.1)

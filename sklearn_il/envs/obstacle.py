@@ -10,9 +10,10 @@ class ObstacleEnv(gym.Env):
 
     A point moves forward at constant speed (``x`` grows by 0.1 a step) and
     the action sets its lateral speed (``y`` changes by ``0.15 * a``, ``a`` in
-    [-1, 1]). Episodes start at ``x = 0``, ``y`` uniform in ``[-start_offset,
-    start_offset]``, heading at an obstacle of radius 0.8 centred at ``(1, 0)``: only a swerve
-    at full speed from the first step clears it. Reaching ``x = 3`` is a
+    [-1, 1]). Episodes start at ``x = 0``, ``y`` uniform in
+    ``[-start_offset, start_offset]``, heading at an obstacle of radius 0.8
+    centred at ``(1, 0)``: only a swerve at full speed from the first step
+    clears it. Reaching ``x = 3`` is a
     success (reward +1); touching the obstacle or leaving the road
     (``|y| > 2``) ends the episode with reward -1. Each step costs
     ``0.01 * a**2``. Observation: ``(x, y)``.
@@ -37,6 +38,9 @@ class ObstacleEnv(gym.Env):
     road_half_width = 2.0
 
     def __init__(self, start_offset=0.01):
+        if not 0 <= start_offset < self.road_half_width:
+            raise ValueError(f"start_offset must be in [0, {self.road_half_width}), "
+                             f"got {start_offset!r}.")
         self.start_offset = start_offset
         high = np.array([4.0, 3.0], dtype=np.float32)
         self.observation_space = spaces.Box(-high, high, dtype=np.float32)
