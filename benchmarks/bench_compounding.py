@@ -187,22 +187,20 @@ def fitted_policies(task, budget, steps, seed, expert, methods=METHODS):
                         max_episode_steps=steps, random_state=seed)
         model.fit(first.X, first.y, first.groups)
         n_labels = len(model.y_)
-        yield name, model, n_labels, policy(seed).fit(*expert_labels(task, expert, n_labels,
-                                                                     steps, seed))
+        yield name, model, n_labels, policy(seed).fit(*expert_labels(demos, n_labels, task,
+                                                                     expert, steps, seed))
 
 
-def expert_labels(task, expert, n_labels, steps, seed):
+def expert_labels(demos, n_labels, task, expert, steps, seed):
     """The first ``n_labels`` rows of the expert's episodes (those BC gets):
-    as many episodes as it takes, since DAgger's learner can collect more
-    labels per round than the expert's episodes hold (hovering where the
-    expert lands)."""
-    n_episodes = 1
-    while True:
-        demos = collect_demonstrations(task, expert, n_episodes, random_state=seed,
+    ``demos``, the budget's episodes, or more of the same seed's, since
+    DAgger's learner can collect more labels per round than the expert's
+    episodes hold (hovering where the expert lands)."""
+    while len(demos.y) < n_labels:
+        # Episode i depends on the seed and i alone: these extend ``demos``.
+        demos = collect_demonstrations(task, expert, 2 * demos.n_episodes, random_state=seed,
                                        max_episode_steps=steps)
-        if len(demos.y) >= n_labels:
-            return demos.X[:n_labels], demos.y[:n_labels]
-        n_episodes *= 2
+    return demos.X[:n_labels], demos.y[:n_labels]
 
 
 def main():

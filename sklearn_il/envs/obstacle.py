@@ -13,10 +13,9 @@ class ObstacleEnv(gym.Env):
     [-1, 1]). Episodes start at ``x = 0``, ``y`` uniform in
     ``[-start_offset, start_offset]``, heading at an obstacle of radius 0.8
     centred at ``(1, 0)``: only a swerve at full speed from the first step
-    clears it. Reaching ``x = 3`` is a
-    success (reward +1); touching the obstacle or leaving the road
-    (``|y| > 2``) ends the episode with reward -1. Each step costs
-    ``0.01 * a**2``. Observation: ``(x, y)``.
+    clears it. Reaching ``x = 3`` is a success (reward +1); touching the
+    obstacle or leaving the road (``|y| > 2``) ends the episode with reward
+    -1. Each step costs ``0.01 * a**2``. Observation: ``(x, y)``.
 
     The expert (:class:`ObstacleExpert`) picks a side at random in each
     episode, so the start state carries two action modes, +1 and -1. A

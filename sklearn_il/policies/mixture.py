@@ -21,8 +21,8 @@ def _split(output, n_components, n_outputs, min_std):
 
 
 def _log_prob(z, log_weight, mean, std):
-    """Log-density of ``z`` (n, k) under the mixture."""
-    return torch.logsumexp(log_weight + gaussian_log_prob(z.unsqueeze(1), mean, std), dim=-1)
+    """Log-density of ``z`` (n, k) under the mixture; leading axes broadcast."""
+    return torch.logsumexp(log_weight + gaussian_log_prob(z.unsqueeze(-2), mean, std), dim=-1)
 
 
 class MixtureNLL(nn.Module):
@@ -176,9 +176,7 @@ class MixtureDensityBC(ContinuousPolicy):
         # So: the mixture's density at each component's mean, each std
         # floored at _RESOLUTION standardised units, and that mean.
         wide = std.clamp(min=_RESOLUTION)
-        at_means = torch.logsumexp(
-            log_weight.unsqueeze(1) + gaussian_log_prob(mean.unsqueeze(2), mean.unsqueeze(1),
-                                                        wide.unsqueeze(1)), dim=-1)
+        at_means = _log_prob(mean, log_weight.unsqueeze(1), mean.unsqueeze(1), wide.unsqueeze(1))
         # Not refined to the exact peak: five fixed-point steps towards it
         # (Carreira-Perpinan 2000) tripled a one-row predict (228 -> 803 us).
         return self._to_actions(mean[torch.arange(len(mean), device=mean.device),
