@@ -266,7 +266,7 @@ def test_mixture_predicts_the_highest_peak_not_the_heaviest_component():
     # component (std 0.73) centred between the modes at +0.25, 0.38 on a
     # narrow one (std 0.01) at -0.99, whose density is ~40x higher.
     rng = np.random.default_rng(0)
-    policy = MixtureDensityBC(n_components=2, hidden_layer_sizes=(4,), max_iter=2,
+    policy = MixtureDensityBC(n_components=2, min_std=0.01, hidden_layer_sizes=(4,), max_iter=2,
                               random_state=0).fit(rng.normal(size=(50, 2)), rng.normal(size=50))
     scaler = policy.net_.module_.target_scaler
     loc, scale = float(scaler.loc), float(scaler.scale)
@@ -281,3 +281,33 @@ def test_mixture_predicts_the_highest_peak_not_the_heaviest_component():
                         (torch.tensor([0.9, -0.9]) - loc) / scale,
                         torch.log(torch.expm1(std - policy.min_std))]).unsqueeze(0)
     np.testing.assert_allclose(policy._decode_mode(output).numpy(), [0.9], atol=1e-5)
+
+
+@pytest.mark.parametrize("wta_weight", [0.0, 0.3])
+def test_mixture_winner_takes_all_term_pulls_a_weightless_component_onto_a_mode(wta_weight):
+    # The collapse measured on the gates task (issue 15): one wide component
+    # covers both modes at +-2.2; another, off the modes and weightless
+    # there, gets no pull from the likelihood alone.
+    from sklearn_il.policies.mixture import MixtureNLL
+
+    std = torch.tensor([1.3, 0.05])
+    output = torch.cat([torch.tensor([0.0, -20.0]), torch.tensor([0.0, 1.5]),
+                        torch.log(torch.expm1(std - 0.05))]).repeat(2, 1).requires_grad_()
+    target = torch.tensor([[2.2], [-2.2]])
+    MixtureNLL(2, 1, 0.05, wta_weight)(output, target).backward()
+    pull = -output.grad[:, 3].sum()  # towards +2.2 when positive
+    if wta_weight:
+        assert pull > 0.1
+    else:
+        assert abs(pull) < 1e-6
+
+
+def test_a_mixture_pickled_before_wta_weight_loads_as_fitted_by_likelihood(obstacle_data):
+    import pickle
+
+    X, y, _ = obstacle_data
+    policy = MixtureDensityBC(n_components=2, **TINY).fit(X, y)
+    del policy.wta_weight
+    restored = pickle.loads(pickle.dumps(policy))
+    assert restored.get_params()["wta_weight"] == 0.0
+    np.testing.assert_array_equal(restored.predict(X[:5]), policy.predict(X[:5]))

@@ -26,19 +26,37 @@ def _log_prob(z, log_weight, mean, std):
 
 
 class MixtureNLL(nn.Module):
-    """Negative log-likelihood of the target under the predicted mixture."""
+    """Negative log-likelihood of the target under the predicted mixture,
+    plus ``wta_weight`` times the winner-takes-all term of multiple choice
+    learning: the mean squared distance from each target to the nearest
+    component mean, whatever that component's weight and width.
 
-    def __init__(self, n_components, n_outputs, min_std):
+    The likelihood moves a component only as far as its responsibility for
+    a target, so a component far from a mode, or with no weight there,
+    never comes back; the winner-takes-all term pulls the nearest one in.
+    """
+
+    # Criteria pickled before the term existed fitted the likelihood alone.
+    wta_weight = 0.0
+
+    def __init__(self, n_components, n_outputs, min_std, wta_weight):
         super().__init__()
         self.split = (n_components, n_outputs, min_std)
+        self.wta_weight = wta_weight
 
     def forward(self, output, target):
-        return -_log_prob(target, *_split(output, *self.split)).mean()
+        log_weight, mean, std = _split(output, *self.split)
+        loss = -_log_prob(target, log_weight, mean, std).mean()
+        if self.wta_weight:
+            nearest = ((target.unsqueeze(-2) - mean) ** 2).mean(-1).min(-1).values
+            loss = loss + self.wta_weight * nearest.mean()
+        return loss
 
 
 # Below this std (standardised action units) predict treats components as
-# equally sharp when it picks the highest peak. Measured (success over 50
-# episodes per seed, defaults, 10 seeds; heaviest component / floor 0 /
+# equally sharp when it picks the highest peak. Measured before the
+# winner-takes-all term, with min_std 0.01 (success over 50 episodes per
+# seed, defaults, 10 seeds; heaviest component / floor 0 /
 # 0.1 / 0.3 / 1): gates 0.90 / 0.60 / 0.79 / 0.90 / 0.90 (seed 6 fails
 # under every rule); obstacle 1.00 at 0.3; test_expressive's obstacle fit
 # 1.00 at 0.1 and 0.3, 0.30 at 0 (a narrow component drifting between the
@@ -54,7 +72,8 @@ class MixtureDensityBC(ContinuousPolicy):
 
     An MLP maps each observation to the weights, means and diagonal standard
     deviations of ``n_components`` Gaussians over the action, trained by
-    maximum likelihood (robomimic's BC-GMM). Where the expert acts in two
+    maximum likelihood (robomimic's BC-GMM) plus a winner-takes-all term
+    that keeps a component on every mode. Where the expert acts in two
     ways from the same state, two components take one way each, instead of
     one Gaussian sitting between them. ``predict`` returns the component
     mean where the mixture's density is highest, so it never averages modes.
@@ -65,11 +84,34 @@ class MixtureDensityBC(ContinuousPolicy):
     ----------
     n_components : int, default=5
         Number of Gaussian components.
-    min_std : float, default=0.01
+    min_std : float, default=0.05
         Floor on each component's standard deviation, in standardised action
         units (softplus + ``min_std``). robomimic uses 1e-4; a larger floor
         keeps the likelihood bounded on a deterministic demonstrator, whose
-        actions repeat exactly.
+        actions repeat exactly, and keeps a narrow component from slipping
+        off its mode, where its likelihood no longer pulls it back.
+        Measured with ``wta_weight=0.3`` (success of ``predict``, 50
+        episodes per seed, 30 seeds of the gates task, 10 of the two
+        obstacle tasks): 1.00 on every task at 0.05; at 0.01, seed 15 of
+        the gates task fails (0.00). Without the winner-takes-all term,
+        0.05 alone fixes the offset obstacle (0.93 -> 1.00) but not the
+        gates (0.93).
+    wta_weight : float, default=0.3
+        Weight of the winner-takes-all term of multiple choice learning
+        added to the negative log-likelihood: the squared distance from
+        each action to the nearest component mean (standardised units,
+        averaged over action dimensions), whatever that component's weight.
+        Maximum likelihood moves a component only by its share of an
+        action, so at a state where one wide component covers both modes
+        the others, far off or weightless there, never return; this term
+        pulls the nearest one onto each mode. 0 is plain maximum
+        likelihood. Measured (same protocol, ``min_std=0.05``): 0 leaves
+        2 of 30 gates fits collapsed onto one wide component (0.00 each);
+        0.1, 0.3 and 1 give 1.00 on every fit. On unimodal data (1,500
+        rows, Gaussian noise of 0.3 on a smooth target, 5 seeds),
+        ``predict``'s squared error to the noiseless target is 0.0109 at
+        0.3, 0.0124 at 1 and 0.0086 for the former default (0.01, 0);
+        0.3 is the default for that smaller cost.
     %(training_parameters)s
 
     Attributes
@@ -86,7 +128,8 @@ class MixtureDensityBC(ContinuousPolicy):
     n_iter_ : int
         Number of epochs run.
     loss_curve_ : list of float
-        Training loss (negative log-likelihood) at each epoch.
+        Training loss (negative log-likelihood plus ``wta_weight`` times the
+        winner-takes-all term) at each epoch.
     validation_groups_ : ndarray or None
         Episode ids held out for ``early_stopping``; None without it.
 
@@ -110,13 +153,15 @@ class MixtureDensityBC(ContinuousPolicy):
         **ContinuousPolicy._parameter_constraints,
         "n_components": [Interval(Integral, 1, None, closed="left")],
         "min_std": [Interval(Real, 0, None, closed="neither")],
+        "wta_weight": [Interval(Real, 0, None, closed="left")],
     }
 
     def __init__(
         self,
         *,
         n_components=5,
-        min_std=0.01,
+        min_std=0.05,
+        wta_weight=0.3,
         hidden_layer_sizes=(256, 256),
         activation="relu",
         alpha=1e-4,
@@ -150,6 +195,12 @@ class MixtureDensityBC(ContinuousPolicy):
         )
         self.n_components = n_components
         self.min_std = min_std
+        self.wta_weight = wta_weight
+
+    def __setstate__(self, state):
+        # Pickled before wta_weight existed: fitted by likelihood alone.
+        state.setdefault("wta_weight", 0.0)
+        super().__setstate__(state)
 
     def _build_module(self, X=None, y=None):
         return MLPPolicy(
@@ -162,7 +213,7 @@ class MixtureDensityBC(ContinuousPolicy):
         )
 
     def _make_criterion(self):
-        return MixtureNLL(self.n_components, self.n_outputs_, self.min_std)
+        return MixtureNLL(self.n_components, self.n_outputs_, self.min_std, self.wta_weight)
 
     def _mixture(self, output):
         return _split(output, self.n_components, self.n_outputs_, self.min_std)
