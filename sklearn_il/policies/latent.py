@@ -13,6 +13,12 @@ from ..base import ContinuousPolicy, as_numpy, fill_doc
 # standardised action units) that finds the densest of their decodings.
 _MODE_DRAWS = 64
 _MODE_BANDWIDTH = 0.2
+# The decoder's outputs are squashed into the demonstrated actions' range,
+# widened by this fraction of its half-width on each side.
+_RANGE_MARGIN = 0.05
+# The span of a decoder saved before the squashing: tanh(raw / span) * span
+# is then the identity to float32 precision, as that decoder was trained.
+_UNBOUNDED = 1e6
 
 
 class ConditionalVAE(nn.Module):
@@ -25,7 +31,7 @@ class ConditionalVAE(nn.Module):
     """
 
     def __init__(self, n_features, n_outputs, latent_dim, hidden_layer_sizes, activation,
-                 X=None, target_scaler=None, draws=None):
+                 X=None, target_scaler=None, draws=None, low=None, high=None):
         super().__init__()
         self.obs_scaler = Standardize(n_features, X)
         self.target_scaler = target_scaler
@@ -33,9 +39,23 @@ class ConditionalVAE(nn.Module):
         self.decoder = mlp(n_features + latent_dim, hidden_layer_sizes, n_outputs, activation)
         # The prior draws predict decodes, fixed at fit time.
         self.register_buffer("draws", torch.zeros(_MODE_DRAWS, latent_dim) if draws is None else draws)
+        # Centre and half-width of the decoder's range (standardised units).
+        low = torch.zeros(n_outputs) if low is None else low
+        high = torch.zeros(n_outputs) if high is None else high
+        self.register_buffer("centre", (high + low) / 2)
+        self.register_buffer("span", ((high - low) / 2 * (1 + _RANGE_MARGIN)).clamp(min=1e-6))
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        if "span" not in self._buffers:  # pickled before the squashing
+            self.register_buffer("centre", torch.zeros_like(self.target_scaler.loc).float())
+            self.register_buffer("span", torch.full_like(self.centre, _UNBOUNDED))
 
     def decode(self, obs, z):
-        return self.decoder(torch.cat([obs, z], dim=-1))
+        # A squashed output, not a clipped one: the expert's actions often sit
+        # at the bounds, and a linear output regresses towards the mean there.
+        raw = self.decoder(torch.cat([obs, z], dim=-1))
+        return self.centre + self.span * torch.tanh(raw / self.span)
 
     def forward(self, x, target=None):
         obs = self.obs_scaler(x)
@@ -75,6 +95,14 @@ class LatentBC(ContinuousPolicy):
     the obstacle the expert chose. Acting needs no encoder: ``sample``
     decodes draws from the prior (robomimic's BC-VAE).
 
+    The decoder's output is squashed by a tanh into the range of the
+    demonstrated actions, widened by 5% of its half-width on each side, so
+    that actions at the bounds, where experts often saturate, are reached
+    rather than regressed towards the mean. Measured on the offset obstacle
+    (``bench_multimodal.py``, 10 seeds): 0.99 ± 0.02 success with it, 0.95
+    without, where the decodings at the start reached only 0.85 to 0.93 of
+    the expert's full-speed swerve.
+
     ``predict`` returns the policy's most typical action at each
     observation: it decodes 64 prior draws, fixed at fit time by
     ``random_state`` and the same for every row, and returns the decoding
@@ -87,10 +115,20 @@ class LatentBC(ContinuousPolicy):
 
     Parameters
     ----------
-    latent_dim : int, default=14
-        Size of the latent (robomimic: 14, about twice the action size).
-    kl_weight : float, default=1.0
-        Weight of the KL term (robomimic: 1; ACT: 10).
+    latent_dim : int, default=2
+        Size of the latent. robomimic uses 14 (about twice its 7-D
+        actions); the latent here only has to say which mode the expert
+        chose. Measured before the decoder was squashed, with
+        ``kl_weight=0.1`` (success of ``predict``, 50 episodes per seed, 10
+        seeds): on the offset obstacle 0.95 at 2 and 0.94 at 1. The former
+        defaults (14, ``kl_weight`` 1) gave coin obstacle 0.94, offset
+        obstacle 0.81, gates 1.00; today's give 1.00, 0.99 and 1.00.
+    kl_weight : float, default=0.1
+        Weight of the KL term (robomimic: 1; ACT: 10). Measured before the
+        squashing, on the offset obstacle, with ``latent_dim=14``: 0.81 at
+        1, 0.88 at 0.1, 0.64 at 0.01; with ``latent_dim=2``: 0.84 at 1,
+        0.95 at 0.3 and at 0.1. A small weight lets the latent carry the
+        expert's choice of mode where the observation barely shows it.
     %(training_parameters)s
 
     Attributes
@@ -139,8 +177,8 @@ class LatentBC(ContinuousPolicy):
     def __init__(
         self,
         *,
-        latent_dim=14,
-        kl_weight=1.0,
+        latent_dim=2,
+        kl_weight=0.1,
         hidden_layer_sizes=(256, 256),
         activation="relu",
         alpha=1e-4,
@@ -176,11 +214,23 @@ class LatentBC(ContinuousPolicy):
         self.kl_weight = kl_weight
 
     def _build_module(self, X=None, y=None):
-        # Drawn from fit's seeded generator: fixed by random_state.
-        draws = None if y is None else torch.randn(_MODE_DRAWS, self.latent_dim)
+        scaler = self._target_scaler(y)
+        draws = low = high = None
+        if y is not None:
+            # Drawn from fit's seeded generator: fixed by random_state.
+            draws = torch.randn(_MODE_DRAWS, self.latent_dim)
+            z = scaler(y.double()).float()
+            low, high = z.min(0).values, z.max(0).values
         return ConditionalVAE(self.n_features_in_, self.n_outputs_, self.latent_dim,
                               self._hidden_sizes(), self.activation, X=X,
-                              target_scaler=self._target_scaler(y), draws=draws)
+                              target_scaler=scaler, draws=draws, low=low, high=high)
+
+    def _upgrade_tensors(self, tensors):
+        if "span" in tensors:
+            return tensors
+        # Saved before the squashing: an unbounded decoder.
+        return {**tensors, "centre": torch.zeros(self.n_outputs_),
+                "span": torch.full((self.n_outputs_,), _UNBOUNDED)}
 
     def _make_criterion(self):
         return ELBOLoss(self.kl_weight)
