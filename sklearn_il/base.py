@@ -685,7 +685,8 @@ class ContinuousPolicy(RegressorMixin, BasePolicy):
         output = self._forward(X)
         n_rows = len(output[0] if isinstance(output, tuple) else output)
         y = check_named(y, "y", ensure_2d=False, dtype=np.float64)
-        y = y.reshape(len(y), -1)
+        # Writable: torch warns on a read-only array it would share.
+        y = np.require(y.reshape(len(y), -1), requirements=["W"])
         if y.shape != (n_rows, self.n_outputs_):
             raise ValueError(
                 f"y has shape {y.shape} but X and the policy call for "

@@ -206,3 +206,16 @@ def test_bad_parameters_are_named(obstacle_data):
         BCClassifier(**TINY).fit(X, y.ravel() + 0.5)
     with pytest.raises(AttributeError):
         BCRegressor(**TINY).fit(X, y).score_samples(X, y)
+
+
+def test_read_only_inputs_are_scored_without_a_warning(obstacle_data):
+    X, y, _ = obstacle_data
+    policy = BCRegressor(loss="gaussian", **TINY).fit(X, y)
+    # float64, so that validation keeps them as they are, read-only.
+    X, y = X.astype(np.float64), y.astype(np.float64)
+    X.setflags(write=False)
+    y.setflags(write=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert policy.score_samples(X, y).shape == (len(y),)
+        assert policy.predict(X).shape == (len(y),)
