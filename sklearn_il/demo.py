@@ -3,7 +3,7 @@
 import time
 
 import numpy as np
-from joblib import Parallel, delayed
+from sklearn.utils.parallel import Parallel, delayed
 
 from .datasets import make_obstacle
 from .envs import OBSTACLE, ObstacleEnv
