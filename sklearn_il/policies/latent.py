@@ -99,9 +99,10 @@ class LatentBC(ContinuousPolicy):
     demonstrated actions, widened by 5% of its half-width on each side, so
     that actions at the bounds, where experts often saturate, are reached
     rather than regressed towards the mean. Measured on the offset obstacle
-    (``bench_multimodal.py``, 10 seeds): 0.99 ± 0.02 success with it, 0.95
-    without, where the decodings at the start reached only 0.85 to 0.93 of
-    the expert's full-speed swerve.
+    (10 seeds): 0.99 ± 0.02 success with it (``bench_multimodal.py``), 0.95
+    without (the same settings, other evaluation episodes), where the
+    decodings at the start reached only 0.85 to 0.93 of the expert's
+    full-speed swerve.
 
     ``predict`` returns the policy's most typical action at each
     observation: it decodes 64 prior draws, fixed at fit time by
