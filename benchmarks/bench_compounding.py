@@ -8,7 +8,9 @@ normalised return (random policy 0, expert 1; mean ± std over seeds) of
 - CCIL+BC: the same, plus corrective labels (``CorrectiveAugmenter``, learned
   Lipschitz dynamics); on the winding road also with the known dynamics;
 - DART: one expert episode, then ``budget - 1`` rounds of one noisy expert episode;
-- DAgger: one expert episode, then ``budget - 1`` rounds of one learner episode.
+- DAgger: one expert episode, then ``budget - 1`` rounds of one learner episode;
+- DAgger (half expert): ``budget // 2`` expert episodes (at least one),
+  then the rest of the budget in rounds of one learner episode.
 
 Before each task's table, a line on the dynamics model CCIL learns: the
 held-out R² of ``DynamicsRegressor``'s one-step residual ``s' - s``
@@ -64,7 +66,7 @@ TASKS = {
     # MuJoCo, smooth local dynamics: the setting CCIL's assumptions are made for.
     "Reacher-v5": ((1, 2, 4), 50, []),
 }
-METHODS = ("BC", "NoiseBC", "CCIL+BC", "DART", "DAgger")
+METHODS = ("BC", "NoiseBC", "CCIL+BC", "DART", "DAgger", "DAgger (half expert)")
 HIDDEN = {"small": (64, 64), "default": BCRegressor().hidden_layer_sizes}
 SETTINGS = {"hidden_layer_sizes": HIDDEN["small"]}
 
@@ -167,7 +169,6 @@ def fitted_policies(task, budget, steps, seed, expert, methods=METHODS):
     """Yield (method, fitted policy, expert labels used, BC on as many expert
     labels or None) for one budget and seed."""
     demos = collect_demonstrations(task, expert, budget, random_state=seed, max_episode_steps=steps)
-    first = demos.take_episodes([0])
     X, y, groups = demos.X, demos.y, demos.groups
     if "BC" in methods:
         yield "BC", policy(seed).fit(X, y), len(y), None
@@ -181,10 +182,12 @@ def fitted_policies(task, budget, steps, seed, expert, methods=METHODS):
             known = CorrectiveAugmenter(winding_road_model, random_state=seed)
             yield ("CCIL+BC (known dynamics)", policy(seed).fit(*known.fit_resample(X, y, groups)),
                    len(y), None)
-    for name, wrapper in (("DART", DARTWrapper), ("DAgger", DAggerWrapper)):
+    for name, wrapper, n_first in (("DART", DARTWrapper, 1), ("DAgger", DAggerWrapper, 1),
+                                   ("DAgger (half expert)", DAggerWrapper, max(1, budget // 2))):
         if name not in methods:
             continue
-        model = wrapper(policy(seed), task, expert, n_iter=budget - 1, n_episodes_per_iter=1,
+        first = demos.take_episodes(range(n_first))
+        model = wrapper(policy(seed), task, expert, n_iter=budget - n_first, n_episodes_per_iter=1,
                         max_episode_steps=steps, random_state=seed)
         model.fit(first.X, first.y, first.groups)
         n_labels = len(model.y_)
