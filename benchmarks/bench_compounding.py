@@ -16,7 +16,13 @@ Before each task's table, a line on the dynamics model CCIL learns: the
 held-out R² of ``DynamicsRegressor``'s one-step residual ``s' - s``
 (variance-weighted over state features; fitted on 4 expert episodes, scored
 on 2 others), with and without the Lipschitz bound, and the share of CCIL's
-generated labels kept at a budget of one episode.
+generated labels kept at a budget of one episode. Before the DART and DAgger
+rows, a line on how far BC drifts: BC fitted on 2 expert episodes, its mean
+distance to the expert's action at its own states in 10 episodes
+(``compounding_error``) over the same distance on 2 held-out expert
+episodes. DAgger pays where that ratio is large (BC's mistakes take it to
+states the demonstrations never showed) and adds little over more
+demonstrations where it is near 1.
 
 Columns ``labels`` give the mean number of expert labels used. A learner
 that crashes early collects fewer labels per round than the expert's
@@ -50,7 +56,7 @@ from sklearn_il.augment import CorrectiveAugmenter, NoiseAugmenter
 from sklearn_il.datasets import collect_demonstrations
 from sklearn_il.dynamics import DynamicsRegressor, transitions
 from sklearn_il.envs import WINDING_ROAD
-from sklearn_il.evaluation import evaluate_policy
+from sklearn_il.evaluation import compounding_error, evaluate_policy
 from sklearn_il.experts import make_expert
 from sklearn_il.interactive import DAggerWrapper, DARTWrapper
 
@@ -165,6 +171,24 @@ def dynamics_line(task, steps, seeds, expert):
             f"CCIL keeps {np.mean(kept):.0%} of its labels")
 
 
+def drift_line(task, steps, seeds, expert):
+    """How much worse BC acts at its own states than at held-out expert states."""
+    ratios = []
+    for seed in range(seeds):
+        demos = collect_demonstrations(task, expert, 4, random_state=seed, max_episode_steps=steps)
+        train, test = demos.take_episodes([0, 1]), demos.take_episodes([2, 3])
+        bc = policy(seed).fit(train.X, train.y)
+        held_out = np.linalg.norm(bc.predict(test.X).reshape(len(test.y), -1)
+                                  - test.y.reshape(len(test.y), -1), axis=1).mean()
+        drift = compounding_error(bc, task, expert, n_episodes=10, random_state=seed,
+                                  max_episode_steps=steps)
+        running = drift.n_running > 0
+        on_policy = np.average(drift.action_error[running], weights=drift.n_running[running])
+        ratios.append(on_policy / held_out)
+    return (f"# {task}: BC on 2 episodes errs {np.mean(ratios):.1f} ± {np.std(ratios):.1f} times "
+            f"more at its own states than at held-out expert states")
+
+
 def fitted_policies(task, budget, steps, seed, expert, methods=METHODS):
     """Yield (method, fitted policy, expert labels used, BC on as many expert
     labels or None) for one budget and seed."""
@@ -231,6 +255,8 @@ def main():
         normalised = normalised_return(task, expert, args.perturb, args.eval_episodes)
         if "CCIL+BC" in args.methods:
             print(dynamics_line(task, steps, args.seeds, expert), flush=True)
+        if {"DART", "DAgger", "DAgger (half expert)"} & set(args.methods):
+            print(drift_line(task, steps, args.seeds, expert), flush=True)
         for budget in args.budgets or budgets:
             results = {}
             start = time.perf_counter()
