@@ -15,6 +15,7 @@ __all__ = [
     "load_minari",
     "make_gates",
     "make_obstacle",
+    "make_particle",
     "make_point_reach",
     "make_winding_road",
 ]
@@ -282,3 +283,39 @@ def make_point_reach(n_episodes=50, *, random_state=None, return_X_y=True):
     return _make_task(
         envs.POINT_REACH, envs.PointReachExpert(), n_episodes, random_state, return_X_y
     )
+
+
+@validate_params(_MAKE_CONSTRAINTS, prefer_skip_nested_validation=True)
+def make_particle(n_episodes=50, *, random_state=None, return_X_y=True):
+    """Demonstrations of the two-goal particle task: an expert whose action jumps.
+
+    The expert's setpoint is the first goal until the particle comes within
+    0.05 of it, then the second: two states a hair apart get actions as far
+    apart as the goals.
+
+    Parameters
+    ----------
+    n_episodes : int, default=50
+        Number of demonstrated episodes (up to 50 steps each).
+    random_state : int, RandomState instance or None, default=None
+        Seeds starts and goals.
+    return_X_y : bool, default=True
+        Return ``(X, y, groups)``; otherwise a Bunch (see ``make_obstacle``).
+
+    Returns
+    -------
+    X : ndarray of shape (n_steps, 8)
+        Position, velocity, first goal, second goal.
+    y : ndarray of shape (n_steps, 2)
+        Position setpoints.
+    groups : ndarray of shape (n_steps,)
+        Episode ids.
+
+    Examples
+    --------
+    >>> from sklearn_il.datasets import make_particle
+    >>> X, y, groups = make_particle(n_episodes=2, random_state=0)
+    >>> X.shape[1], y.shape[1]
+    (8, 2)
+    """
+    return _make_task(envs.PARTICLE, envs.ParticleExpert(), n_episodes, random_state, return_X_y)

@@ -253,6 +253,7 @@ _EXPERTS = {
     envs.GATES: envs.GatesExpert,
     envs.WINDING_ROAD: envs.WindingRoadExpert,
     envs.POINT_REACH: envs.PointReachExpert,
+    envs.PARTICLE: envs.ParticleExpert,
     "LunarLander-v3": LunarLanderHeuristic,
     "LunarLanderContinuous-v3": lambda: LunarLanderHeuristic(continuous=True),
     "Pendulum-v1": PendulumSwingUp,

@@ -5,6 +5,7 @@ from sklearn_il.datasets import (
     Demonstrations,
     collect_demonstrations,
     make_obstacle,
+    make_particle,
     make_point_reach,
     make_winding_road,
 )
@@ -38,7 +39,8 @@ def test_split_and_concatenate_keep_whole_episodes():
     assert joined.n_episodes == 10 and len(np.unique(joined.groups)) == 10
 
 
-@pytest.mark.parametrize("make, shape", [(make_winding_road, (4, 1)), (make_point_reach, (4, 2))])
+@pytest.mark.parametrize("make, shape", [(make_winding_road, (4, 1)), (make_point_reach, (4, 2)),
+                                         (make_particle, (8, 2))])
 def test_loaders(make, shape):
     X, y, groups = make(n_episodes=2, random_state=0)
     assert (X.shape[1], y.shape[1]) == shape and len(X) == len(y) == len(groups)

@@ -6,12 +6,14 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 
 from sklearn_il.datasets import make_obstacle
-from sklearn_il.envs import OBSTACLE, OBSTACLE_OFFSET, POINT_REACH, WINDING_ROAD, ObstacleExpert
+from sklearn_il.envs import (
+    OBSTACLE, OBSTACLE_OFFSET, PARTICLE, POINT_REACH, WINDING_ROAD, ObstacleExpert, ParticleExpert,
+)
 from sklearn_il.evaluation import evaluate_policy
 from sklearn_il.experts import make_expert
 
 
-@pytest.mark.parametrize("env_id", [OBSTACLE, OBSTACLE_OFFSET, WINDING_ROAD, POINT_REACH])
+@pytest.mark.parametrize("env_id", [OBSTACLE, OBSTACLE_OFFSET, WINDING_ROAD, POINT_REACH, PARTICLE])
 def test_builtin_tasks_follow_the_gymnasium_api_and_experts_succeed(env_id):
     check_env(gym.make(env_id).unwrapped, skip_render_check=True)
     result = evaluate_policy(make_expert(env_id), env_id, n_episodes=20, random_state=0)
@@ -67,3 +69,17 @@ def test_the_offset_expert_passes_on_the_side_it_starts_on():
         ObstacleExpert(side="left")
     with pytest.raises(ValueError, match="start_offset"):
         gym.make(OBSTACLE, start_offset=-0.1)
+
+
+def test_the_particle_expert_switches_goals_once_it_has_been_near_the_first():
+    goals = [0.2, 0.2, 0.8, 0.8]
+    far, near = [0.5, 0.5, 0, 0] + goals, [0.21, 0.2, 0, 0] + goals
+    expert = ParticleExpert()
+    # Rows are the next states of one episode: near the first goal, then away again.
+    np.testing.assert_array_equal(expert.predict([far, near, far]), [[0.2, 0.2], [0.8, 0.8], [0.8, 0.8]])
+    np.testing.assert_array_equal(expert.predict([far]), [[0.8, 0.8]])  # it remembers
+    expert.reset()
+    np.testing.assert_array_equal(expert.predict([far]), [[0.2, 0.2]])
+    env = gym.make(PARTICLE)
+    obs, _ = env.reset(seed=0)
+    assert obs.shape == (8,) and np.linalg.norm(obs[4:6] - obs[6:8]) >= 0.3

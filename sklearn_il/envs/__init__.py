@@ -9,6 +9,7 @@ id                                   what it shows
 ``sklearn_il/Gates-v0``              two modes of a 2-D action whose dimensions must agree
 ``sklearn_il/WindingRoad-v0``        compounding error off the expert's states
 ``sklearn_il/PointReach-v0``         goal reaching, for goal-conditioned policies
+``sklearn_il/Particle-v0``           two goals in turn: an expert whose action jumps
 ===================================  ==============================================
 """
 
@@ -16,6 +17,7 @@ import gymnasium as gym
 
 from .gates import GatesEnv, GatesExpert
 from .obstacle import ObstacleEnv, ObstacleExpert
+from .particle import ParticleEnv, ParticleExpert
 from .point_reach import PointReachEnv, PointReachExpert
 from .winding_road import WindingRoadEnv, WindingRoadExpert
 
@@ -24,6 +26,7 @@ OBSTACLE_OFFSET = "sklearn_il/ObstacleOffset-v0"
 GATES = "sklearn_il/Gates-v0"
 WINDING_ROAD = "sklearn_il/WindingRoad-v0"
 POINT_REACH = "sklearn_il/PointReach-v0"
+PARTICLE = "sklearn_il/Particle-v0"
 
 _TASKS = {
     OBSTACLE: (ObstacleEnv, 60),
@@ -31,6 +34,7 @@ _TASKS = {
     GATES: (GatesEnv, 60),
     WINDING_ROAD: (WindingRoadEnv, 200),
     POINT_REACH: (PointReachEnv, 50),
+    PARTICLE: (ParticleEnv, 50),
 }
 # Entry points as "module:Class" strings: a spec then serialises (Minari
 # datasets store it, and recover the env from it).
@@ -43,12 +47,15 @@ __all__ = [
     "GATES",
     "OBSTACLE",
     "OBSTACLE_OFFSET",
+    "PARTICLE",
     "POINT_REACH",
     "WINDING_ROAD",
     "GatesEnv",
     "GatesExpert",
     "ObstacleEnv",
     "ObstacleExpert",
+    "ParticleEnv",
+    "ParticleExpert",
     "PointReachEnv",
     "PointReachExpert",
     "WindingRoadEnv",
