@@ -20,7 +20,14 @@ on its own. Columns:
 success of ``predict``, success when acting by ``sample`` (a fresh draw each
 step), and the fraction of start-state draws near neither mode.
 
-Run: ``python benchmarks/bench_multimodal.py [--seeds 10] [--tables obstacle offset gates]
+Table 4, the particle (``PARTICLE``, IBC's particle task): the expert's
+setpoint jumps from the first goal to the second once the particle comes
+within 0.05 of the first, so two states a hair apart have actions as far
+apart as the goals; a regression blends them there and turns away before it
+reaches the first goal. Success of ``predict``, fit seconds and one-row
+``predict`` microseconds, 50 demonstrations.
+
+Run: ``python benchmarks/bench_multimodal.py [--seeds 10] [--tables obstacle offset gates particle]
 [--policies MixtureDensityBC ...]``.
 """
 
@@ -37,12 +44,13 @@ from sklearn_il import (
     AutoregressiveBC,
     BCRegressor,
     DiffusionBC,
+    ImplicitBC,
     LatentBC,
     MixtureDensityBC,
 )
-from sklearn_il.datasets import make_gates, make_obstacle
+from sklearn_il.datasets import make_gates, make_obstacle, make_particle
 from sklearn_il.demo import predict_latency_us
-from sklearn_il.envs import GATES, OBSTACLE, OBSTACLE_OFFSET
+from sklearn_il.envs import GATES, OBSTACLE, OBSTACLE_OFFSET, PARTICLE
 from sklearn_il.evaluation import evaluate_policy
 
 warnings.filterwarnings("ignore", category=ConvergenceWarning)
@@ -54,6 +62,7 @@ POLICIES = {
     "DiffusionBC": lambda s: DiffusionBC(random_state=s),
     "AutoregressiveBC": lambda s: AutoregressiveBC(random_state=s),
     "LatentBC": lambda s: LatentBC(random_state=s),
+    "ImplicitBC": lambda s: ImplicitBC(random_state=s),
 }
 
 
@@ -145,12 +154,32 @@ def gates_table(seeds, n_eval, policies=POLICIES):
         print(f"{name:<34} {_fmt(greedy):>17} {_fmt(sampled):>17} {np.mean(off):>14.2f}", flush=True)
 
 
+def particle_table(seeds, n_eval, policies=POLICIES):
+    header = f"{'policy':<30} {'success':>13} {'fit s':>6} {'predict µs':>10}"
+    print()
+    print("Particle (two goals in turn; the expert's action jumps), 50 demonstrations,",
+          len(seeds), "seeds")
+    print(header)
+    print("-" * len(header))
+    for name, make in policies.items():
+        success, fit_s, latency = [], [], []
+        for seed in seeds:
+            X, y, groups = make_particle(50, random_state=seed)
+            start = time.perf_counter()
+            policy = make(seed).fit(X, y, groups=groups)
+            fit_s.append(time.perf_counter() - start)
+            success.append(evaluate_policy(policy, PARTICLE, n_eval, random_state=10_000 + seed).success_rate)
+            latency.append(predict_latency_us(policy, X))
+        print(f"{name:<30} {_fmt(success):>13} {np.median(fit_s):>6.1f} {np.median(latency):>10.0f}",
+              flush=True)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--eval-episodes", type=int, default=50)
-    parser.add_argument("--tables", nargs="*", default=["obstacle", "offset", "gates"],
-                        choices=["obstacle", "offset", "gates"])
+    parser.add_argument("--tables", nargs="*", default=["obstacle", "offset", "gates", "particle"],
+                        choices=["obstacle", "offset", "gates", "particle"])
     parser.add_argument("--policies", nargs="*", default=list(POLICIES), choices=list(POLICIES))
     args = parser.parse_args()
     seeds = range(args.seeds)
@@ -162,6 +191,8 @@ def main():
         obstacle_table(seeds, args.eval_episodes, policies, side_from="offset")
     if "gates" in args.tables:
         gates_table(seeds, args.eval_episodes, policies)
+    if "particle" in args.tables:
+        particle_table(seeds, args.eval_episodes, policies)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ import torch
 from sklearn.pipeline import make_pipeline
 
 from sklearn_il import (
-    AutoregressiveBC, BCClassifier, BCRegressor, DAggerWrapper, DiffusionBC, LatentBC,
+    AutoregressiveBC, BCClassifier, BCRegressor, DAggerWrapper, DiffusionBC, ImplicitBC, LatentBC,
     MixtureDensityBC, SequenceBC,
 )
 from sklearn_il.datasets import collect_demonstrations
@@ -31,6 +31,7 @@ CONTINUOUS = {
     "DiffusionBC-chunks": lambda: DiffusionBC(horizon=4, n_action_steps=2, **SETTINGS),
     "AutoregressiveBC": lambda: AutoregressiveBC(**SETTINGS),
     "LatentBC": lambda: LatentBC(**SETTINGS),
+    "ImplicitBC": lambda: ImplicitBC(**SETTINGS),
     "SequenceBC": lambda: make_pipeline(HistoryStacker(n_frames=2), SequenceBC(n_frames=2, **SETTINGS)),
 }
 

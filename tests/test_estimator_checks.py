@@ -18,6 +18,7 @@ from sklearn_il import (
     FDivergenceBC,
     HindsightRelabeler,
     HistoryStacker,
+    ImplicitBC,
     InverseDynamicsRegressor,
     LatentBC,
     MixtureDensityBC,
@@ -94,6 +95,7 @@ ESTIMATORS = [
     AutoregressiveBC(n_bins=32, **CHECKS),
     LatentBC(latent_dim=2, **CHECKS),
     FDivergenceBC(n_adversarial_steps=20, **CHECKS),
+    ImplicitBC(n_counter_examples=16, n_candidates=256, **CHECKS),
     DynamicsRegressor(lipschitz_constant=2.0, **CHECKS),
     RepeatedColumns(InverseDynamicsRegressor(**CHECKS), n_copies=2),
     # With n_iter=0 (no env, no expert) a wrapper fits the demonstrations it

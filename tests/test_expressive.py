@@ -15,6 +15,7 @@ from sklearn_il import (
     AutoregressiveBC,
     DiffusionBC,
     FDivergenceBC,
+    ImplicitBC,
     LatentBC,
     MixtureDensityBC,
 )
@@ -34,6 +35,7 @@ SMALL = {
     "AutoregressiveBC": lambda **kw: AutoregressiveBC(n_bins=16, **kw),
     "LatentBC": lambda **kw: LatentBC(latent_dim=2, **kw),
     "FDivergenceBC": lambda **kw: FDivergenceBC(n_adversarial_steps=5, **kw),
+    "ImplicitBC": lambda **kw: ImplicitBC(n_counter_examples=8, n_candidates=32, **kw),
 }
 LIKELIHOOD = {"MixtureDensityBC", "AutoregressiveBC", "FDivergenceBC"}
 MULTIMODAL = dict(hidden_layer_sizes=(64, 64), random_state=0)
@@ -195,6 +197,8 @@ LEARNERS = {
     "DiffusionBC": lambda: DiffusionBC(hidden_layer_sizes=(128, 128), random_state=0),
     "AutoregressiveBC": lambda: AutoregressiveBC(hidden_layer_sizes=(64, 64), random_state=0),
     "LatentBC": lambda: LatentBC(latent_dim=2, hidden_layer_sizes=(64, 64), random_state=0),
+    "ImplicitBC": lambda: ImplicitBC(hidden_layer_sizes=(64, 64), max_iter=200, n_iter_no_change=10,
+                                     random_state=0),
 }
 
 

@@ -4,6 +4,7 @@ from .autoregressive import AutoregressiveBC
 from .bc import BCClassifier, BCRegressor
 from .diffusion import DiffusionBC
 from .fdivergence import FDivergenceBC
+from .implicit import ImplicitBC
 from .latent import LatentBC
 from .mixture import MixtureDensityBC
 from .sequence import SequenceBC
@@ -14,6 +15,7 @@ __all__ = [
     "BCRegressor",
     "DiffusionBC",
     "FDivergenceBC",
+    "ImplicitBC",
     "LatentBC",
     "MixtureDensityBC",
     "SequenceBC",
