@@ -26,7 +26,7 @@ class EnergyModel(nn.Module):
     """
 
     def __init__(self, n_features, n_outputs, hidden_layer_sizes, activation, n_counter_examples,
-                 candidates, X=None, target_scaler=None, low=None, high=None):
+                 seed, X=None, target_scaler=None, low=None, high=None):
         super().__init__()
         self.obs_scaler = Standardize(n_features, X)
         self.target_scaler = target_scaler
@@ -34,10 +34,8 @@ class EnergyModel(nn.Module):
         self.n_counter_examples = n_counter_examples
         self.register_buffer("low", torch.zeros(n_outputs) if low is None else low)
         self.register_buffer("high", torch.zeros(n_outputs) if high is None else high)
-        # predict's random numbers, fixed at fit time and the same for every
-        # row: the first candidates (uniform in [0, 1)), then per iteration
-        # the resampling uniforms and the Gaussian perturbations.
-        self.register_buffer("candidates", candidates)
+        # Seeds predict's random numbers: fixed at fit time, the same for every row.
+        self.register_buffer("seed", torch.tensor([seed], dtype=torch.int64))
 
     def energy(self, obs, actions):
         """Energies (n, m) of ``actions`` (n, m, k) at ``obs`` (n, f), standardised.
@@ -92,9 +90,9 @@ class ImplicitBC(ContinuousPolicy):
     keep them in the range; return the candidate of lowest energy. Its
     random numbers are fixed at fit time by ``random_state`` and the same
     for every row, so ``predict`` is deterministic and each row's action
-    does not depend on the others in the batch. ``sample`` runs the same
-    search with fresh random numbers and draws from the Boltzmann
-    distribution ``exp(-E)`` over the final candidates.
+    does not depend on the others in the batch. ``sample`` draws from the
+    Boltzmann distribution ``exp(-E)`` by importance resampling of uniform
+    candidates.
 
     Observations and actions are standardised inside the policy.
 
@@ -222,21 +220,21 @@ class ImplicitBC(ContinuousPolicy):
         scaler = self._target_scaler(y)
         low = high = None
         # Drawn from fit's seeded generator: fixed by random_state. (Without
-        # data, for io.load: placeholders that the file's tensors replace.)
-        candidates = self._random_numbers(1, None, torch.device("cpu"))[0]
+        # data, for io.load: a placeholder that the file's tensor replaces.)
+        seed = int(torch.randint(2**62, ())) if y is not None else 0
         if y is not None:
             z = scaler(y.double()).float()
             low, high = z.min(0).values, z.max(0).values
             margin = _RANGE_MARGIN * (high - low)
             low, high = low - margin, high + margin
         return EnergyModel(self.n_features_in_, self.n_outputs_, self._hidden_sizes(),
-                           self.activation, self.n_counter_examples, candidates, X=X,
+                           self.activation, self.n_counter_examples, seed, X=X,
                            target_scaler=scaler, low=low, high=high)
 
     def _random_numbers(self, n_rows, generator, device):
         """The optimiser's random numbers as one (n_rows, n_candidates, width)
-        tensor: first-candidate uniforms, then per iteration resampling
-        uniforms and standard normal perturbations."""
+        tensor: the first candidates' uniforms, then per iteration the
+        resampling uniforms and the standard normal perturbations."""
         shape = (n_rows, self.n_candidates)
         k = self.n_outputs_
         parts = [torch.rand(shape + (k,), generator=generator, device=device)]
@@ -291,18 +289,28 @@ class ImplicitBC(ContinuousPolicy):
             Actions; 1-D when the policy has one action dimension.
         """
 
-        def best(obs):
-            numbers = self.net_.module_.candidates.unsqueeze(0)
-            actions, energy = self._search(obs, numbers)
-            return actions[torch.arange(len(obs), device=obs.device), energy.argmin(1)]
 
-        return as_numpy(self._forward(X, lambda obs: self._to_actions(self._row_by_row(obs, best))))
+        def lowest(obs):
+            # Drawn on the CPU whatever the device: the same numbers everywhere.
+            generator = torch.Generator().manual_seed(int(self.net_.module_.seed[0]))
+            numbers = self._random_numbers(1, generator, torch.device("cpu")).to(obs.device)
+
+            def best(row):
+                actions, energy = self._search(row, numbers)
+                return actions[0, energy[0].argmin()].unsqueeze(0)
+
+            return self._to_actions(self._row_by_row(obs, best))
+
+        return as_numpy(self._forward(X, lowest))
 
     def sample(self, X, n_samples=1, random_state=None):
         """Draw actions from the Boltzmann distribution ``exp(-E)``.
 
-        The optimiser runs with fresh random numbers; the draws are taken
-        from its final candidates in proportion to ``exp(-E)``.
+        By importance resampling: ``n_candidates`` actions uniform in the
+        range, drawn in proportion to ``exp(-E)``. (The optimiser's final
+        candidates would not do: each of its iterations resamples them in
+        proportion to ``exp(-E)`` again, which sharpens the distribution
+        towards its highest mode.)
 
         Parameters
         ----------
@@ -311,7 +319,7 @@ class ImplicitBC(ContinuousPolicy):
         n_samples : int, default=1
             Draws per observation.
         random_state : int, RandomState instance or None, default=None
-            Seeds the search and the draws.
+            Seeds the candidates and the draws.
 
         Returns
         -------
@@ -319,11 +327,13 @@ class ImplicitBC(ContinuousPolicy):
         """
         generator = self._generator(random_state, n_samples)
 
-        def draw(obs):
-            numbers = self._random_numbers(len(obs), generator, obs.device)
-            actions, energy = self._search(obs, numbers)
-            chosen = torch.multinomial(torch.softmax(-energy, dim=1), int(n_samples),
-                                       replacement=True, generator=generator)
-            return actions[torch.arange(len(obs), device=obs.device).unsqueeze(1), chosen]
+        def draw(row):
+            module = self.net_.module_
+            unit = torch.rand((1, self.n_candidates, self.n_outputs_), generator=generator,
+                              device=row.device)
+            actions = module.uniform(unit)
+            weights = torch.softmax(-module.energy(row, actions), dim=1)
+            chosen = torch.multinomial(weights, int(n_samples), replacement=True, generator=generator)
+            return actions[0, chosen[0]].unsqueeze(0)
 
         return as_numpy(self._forward(X, lambda obs: self._to_actions(self._row_by_row(obs, draw))))
