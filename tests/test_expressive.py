@@ -13,6 +13,7 @@ from sklearn.multioutput import MultiOutputRegressor
 
 from sklearn_il import (
     AutoregressiveBC,
+    BCRegressor,
     DiffusionBC,
     FDivergenceBC,
     ImplicitBC,
@@ -354,3 +355,18 @@ def test_a_latent_policy_saved_before_the_squashing_decodes_as_trained(tmp_path,
             decoded = restored.net_.module_.decode(obs, z)
             np.testing.assert_allclose(decoded.numpy(), raw.numpy(), rtol=1e-5, atol=1e-5)
     np.testing.assert_array_equal(load(path).predict(X[:5]), unpickled.predict(X[:5]))
+
+
+def test_implicit_bc_jumps_where_the_expert_does():
+    """At a discontinuity the energy's minimum jumps; a regression blends the
+    two sides. Changing the search's size after fit needs no refit."""
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-1, 1, size=(400, 1))
+    y = np.where(X[:, 0] > 0, 1.0, -1.0)
+    grid = np.array([[-0.1], [-0.05], [0.05], [0.1]])
+    policy = ImplicitBC(hidden_layer_sizes=(64, 64), max_iter=100, random_state=0).fit(X, y)
+    np.testing.assert_allclose(policy.predict(grid), [-1, -1, 1, 1], atol=0.15)
+    regression = BCRegressor(hidden_layer_sizes=(64, 64), max_iter=100, random_state=0).fit(X, y)
+    assert np.abs(regression.predict(grid)).max() < 0.85  # blended near the jump
+    policy.set_params(n_candidates=1024, n_dfo_iter=5)
+    np.testing.assert_allclose(policy.predict(grid), [-1, -1, 1, 1], atol=0.15)
