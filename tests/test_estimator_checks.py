@@ -95,7 +95,7 @@ ESTIMATORS = [
     AutoregressiveBC(n_bins=32, **CHECKS),
     LatentBC(latent_dim=2, **CHECKS),
     FDivergenceBC(n_adversarial_steps=20, **CHECKS),
-    ImplicitBC(n_counter_examples=16, n_candidates=256, **CHECKS),
+    ImplicitBC(n_counter_examples=8, n_candidates=64, **CHECKS),
     DynamicsRegressor(lipschitz_constant=2.0, **CHECKS),
     RepeatedColumns(InverseDynamicsRegressor(**CHECKS), n_copies=2),
     # With n_iter=0 (no env, no expert) a wrapper fits the demonstrations it
