@@ -661,6 +661,13 @@ class ContinuousPolicy(RegressorMixin, BasePolicy):
     def _training_target(self, X, target):
         return self.net_.module_.target_scaler(target).float()
 
+    @staticmethod
+    def _demonstrated_range(scaler, y):
+        """Smallest and largest demonstrated action per dimension, standardised
+        by ``scaler``: ``y`` (n_rows, ..., n_outputs) to two (..., n_outputs) tensors."""
+        z = scaler(y.double()).float()
+        return z.min(0).values, z.max(0).values
+
     def _to_actions(self, z):
         """Standardised targets (``..., n_outputs``) to their units, float64.
 

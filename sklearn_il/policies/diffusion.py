@@ -385,8 +385,8 @@ class DiffusionBC(ContinuousPolicy):
         scaler = self._target_scaler(None if y is None else y.view(-1, self.n_outputs_))
         low = high = noise = None
         if y is not None:
-            z = scaler(y.view(len(y), self.horizon, -1).double()).float().flatten(1)
-            low, high = z.min(0).values, z.max(0).values
+            chunks = y.view(len(y), self.horizon, -1)
+            low, high = (b.flatten() for b in self._demonstrated_range(scaler, chunks))
             noise = torch.randn(_N_CANDIDATES, n_actions)  # seeded by fit, from random_state
         return Denoiser(self.n_features_in_, n_actions, self._hidden_sizes(), self.activation,
                         self.n_diffusion_steps, X=X, target_scaler=scaler,

@@ -223,8 +223,7 @@ class ImplicitBC(ContinuousPolicy):
         # data, for io.load: a placeholder that the file's tensor replaces.)
         seed = int(torch.randint(2**62, ())) if y is not None else 0
         if y is not None:
-            z = scaler(y.double()).float()
-            low, high = z.min(0).values, z.max(0).values
+            low, high = self._demonstrated_range(scaler, y)
             margin = _RANGE_MARGIN * (high - low)
             low, high = low - margin, high + margin
         return EnergyModel(self.n_features_in_, self.n_outputs_, self._hidden_sizes(),

@@ -220,8 +220,7 @@ class LatentBC(ContinuousPolicy):
         if y is not None:
             # Drawn from fit's seeded generator: fixed by random_state.
             draws = torch.randn(_MODE_DRAWS, self.latent_dim)
-            z = scaler(y.double()).float()
-            low, high = z.min(0).values, z.max(0).values
+            low, high = self._demonstrated_range(scaler, y)
         return ConditionalVAE(self.n_features_in_, self.n_outputs_, self.latent_dim,
                               self._hidden_sizes(), self.activation, X=X,
                               target_scaler=scaler, draws=draws, low=low, high=high)
