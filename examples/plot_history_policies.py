@@ -7,8 +7,8 @@ Some demonstrators do not act on the present alone: an operator who reacts
 with a delay, a hidden velocity, an intention formed earlier. Here the
 demonstrator's action is the observation it saw two steps earlier. A policy
 of the current observation cannot know that value; one that is given the
-last frames (``HistoryStacker``), or reads them with a recurrent encoder
-(``SequenceBC``), can.
+last frames (``HistoryStacker``), or reads them with an encoder
+(``SequenceBC``: a GRU, or a small causal transformer), can.
 
 The panel shows one held-out episode: the demonstrator's actions and each
 policy's predictions.
@@ -37,7 +37,9 @@ small = dict(hidden_layer_sizes=(64, 64), random_state=0)
 policies = {
     "BC, one frame": BCRegressor(**small).fit(X, y),
     "BC on HistoryStacker(2)": make_pipeline(HistoryStacker(2), BCRegressor(**small)),
-    "SequenceBC(2)": make_pipeline(HistoryStacker(2), SequenceBC(n_frames=2, **small)),
+    "SequenceBC(2), GRU": make_pipeline(HistoryStacker(2), SequenceBC(n_frames=2, **small)),
+    "SequenceBC(2), transformer": make_pipeline(
+        HistoryStacker(2), SequenceBC(n_frames=2, encoder="transformer", **small)),
 }
 for name, policy in list(policies.items())[1:]:
     policy.fit(X, y, historystacker__groups=groups)

@@ -78,6 +78,8 @@ POLICIES = {
     "FDivergenceBC": (FDivergenceBC, {}, "hidden_layer_sizes", (4,)),
     "ImplicitBC": (ImplicitBC, {"n_counter_examples": 4, "n_candidates": 16}, "hidden_layer_sizes", (4,)),
     "SequenceBC": (SequenceBC, {"n_frames": 1}, "hidden_layer_sizes", (4,)),
+    "SequenceBC-transformer": (SequenceBC, {"n_frames": 1, "encoder": "transformer", "n_heads": 2},
+                               "encoder", "gru"),
     "DynamicsRegressor": (DynamicsRegressor, {}, "hidden_layer_sizes", (4,)),
     "InverseDynamicsRegressor": (InverseDynamicsRegressor, {}, "hidden_layer_sizes", (4,)),
 }
@@ -201,7 +203,7 @@ def test_warm_start_refuses_a_changed_structure(name):
 
 
 # Policies whose architecture needs a hidden layer; the others are linear without one.
-NEEDS_A_LAYER = {"DiffusionBC", "AutoregressiveBC", "SequenceBC"}
+NEEDS_A_LAYER = {"DiffusionBC", "AutoregressiveBC", "SequenceBC", "SequenceBC-transformer"}
 
 
 @pytest.mark.parametrize("name", POLICIES)

@@ -107,6 +107,8 @@ ESTIMATORS = [
     EpisodicHindsightRelabeler(random_state=0),
     SequenceBC(n_frames=0, **CHECKS),
     RepeatedColumns(SequenceBC(n_frames=2, **CHECKS), n_copies=3),
+    RepeatedColumns(SequenceBC(n_frames=1, encoder="transformer", n_layers=1, **CHECKS),
+                    n_copies=2),
     EpisodicHistoryStacker(n_frames=2),
 ]
 

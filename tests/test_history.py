@@ -44,10 +44,18 @@ def test_errors_name_the_problem():
         stacker.transform(np.zeros((4, 2)), groups=[0, 1, 1, 0])
     with pytest.raises(ValueError, match="not a multiple of n_frames \\+ 1 = 3"):
         SequenceBC(n_frames=2, **FAST).fit(np.zeros((6, 4)), np.zeros(6))
+    with pytest.raises(ValueError, match="n_heads=3 does not divide.*hidden_layer_sizes\\[0\\]=16"):
+        SequenceBC(n_frames=2, encoder="transformer", n_heads=3, **FAST).fit(np.zeros((6, 3)),
+                                                                            np.zeros(6))
+    with pytest.raises(ValueError, match="encoder"):
+        SequenceBC(encoder="lstm", **FAST).fit(np.zeros((8, 4)), np.zeros(8))
 
 
-@pytest.mark.parametrize("policy", [BCRegressor(**{**FAST, "max_iter": 200}),
-                                    SequenceBC(n_frames=2, **{**FAST, "max_iter": 200})])
+@pytest.mark.parametrize("policy", [
+    BCRegressor(**{**FAST, "max_iter": 200}),
+    SequenceBC(n_frames=2, **{**FAST, "max_iter": 200}),
+    SequenceBC(n_frames=2, encoder="transformer", n_layers=1, **{**FAST, "max_iter": 200}),
+], ids=["BCRegressor", "SequenceBC-gru", "SequenceBC-transformer"])
 def test_history_lets_a_policy_act_on_the_past(policy):
     X, y, groups = delayed(40, 20, seed=0)
     X_test, y_test, groups_test = delayed(10, 20, seed=1)
@@ -102,12 +110,12 @@ def test_sequence_policy_rolls_out_on_its_own():
 
 @settings(max_examples=6, deadline=None)
 @given(n=st.integers(2, 20), width=st.integers(1, 3), n_frames=st.integers(0, 2),
-       k=st.integers(1, 2))
-def test_sequence_shapes_reproducibility_and_round_trips(n, width, n_frames, k):
+       k=st.integers(1, 2), encoder=st.sampled_from(["gru", "transformer"]))
+def test_sequence_shapes_reproducibility_and_round_trips(n, width, n_frames, k, encoder):
     rng = np.random.default_rng(n)
     X = rng.normal(size=(n, width * (n_frames + 1)))
     y = rng.normal(size=(n, k)) if k > 1 else rng.normal(size=n)
-    policy = SequenceBC(n_frames=n_frames, **FAST).fit(X, y)
+    policy = SequenceBC(n_frames=n_frames, encoder=encoder, n_heads=2, **FAST).fit(X, y)
     prediction = policy.predict(X)
     assert prediction.dtype == np.float64 and prediction.shape == y.shape
     assert_round_trips(policy, lambda p: p.predict(X), refit=lambda p: p.fit(X, y))

@@ -1,39 +1,47 @@
-"""A recurrent policy over a window of recent observations."""
+"""A policy over a window of recent observations: a GRU or a causal transformer reads it."""
 
+import copy
 from functools import partial
 from numbers import Integral
 
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
 import torch
 from torch import nn
 
-from .._nn import Standardize, mlp
+from .._nn import ACTIVATIONS, Standardize, mlp
 from .._rollout import HistoryActor
 from ..base import fill_doc
 from .bc import BCRegressor
 
 
 class SequenceNet(nn.Module):
-    """A GRU over the frames of a stacked row, oldest first, then an MLP head.
+    """An encoder over the frames of a stacked row, oldest first, then an MLP head.
 
     The row holds ``x_t, x_{t-1}, ..., x_{t-n_frames}`` (``HistoryStacker``'s
     layout). Every frame is standardised with the same per-feature
-    statistics.
+    statistics. A GRU's final state, or the newest frame's output of a
+    :class:`CausalTransformer`, goes to the head.
     """
 
     def __init__(self, n_features, n_outputs, hidden_layer_sizes, activation, X=None,
-                 target_scaler=None, *, n_frames):
+                 target_scaler=None, *, n_frames, encoder="gru", n_layers=2, n_heads=4):
         super().__init__()
         self.n_steps, self.width = n_frames + 1, n_features // (n_frames + 1)
         frames = None if X is None else X.reshape(-1, self.width)
         self.obs_scaler = Standardize(self.width, frames)
-        recurrent, *rest = hidden_layer_sizes
-        self.gru = nn.GRU(self.width, recurrent, batch_first=True)
-        self.head = mlp(recurrent, rest, n_outputs, activation)
+        size, *rest = hidden_layer_sizes
+        if encoder == "gru":
+            self.gru = nn.GRU(self.width, size, batch_first=True)
+        else:
+            self.transformer = CausalTransformer(self.width, size, self.n_steps, n_layers,
+                                                 n_heads, activation)
+        self.head = mlp(size, rest, n_outputs, activation)
         self.target_scaler = target_scaler
 
     def forward(self, x, target=None):
         frames = self.obs_scaler(x.view(len(x), self.n_steps, self.width)).flip(1)
+        if hasattr(self, "transformer"):
+            return self.head(self.transformer(frames))
         # The GRU's cell, step by step, on its weights: torch's fused RNN kernel
         # rounds a row differently depending on the batch it is in, and a
         # policy's action must not depend on which other rows are predicted.
@@ -44,17 +52,91 @@ class SequenceNet(nn.Module):
                                    gru.bias_ih_l0, gru.bias_hh_l0)
         return self.head(state)
 
+    def acting_module(self):
+        """``forward`` for inference; on a CPU it runs in float64. In float32 a
+        row's output moved by up to 5e-7 with the number of rows beside it
+        (BLAS picks its kernel by the matrices' sizes; both encoders, on 50
+        rows of a policy fitted to 4,000), and a policy's action must not
+        depend on the other rows predicted."""
+        if self.obs_scaler.loc.device.type != "cpu":
+            return self
+        return Float64Inference(copy.deepcopy(self).double())
+
+
+class Float64Inference:
+    """A float32 module's forward computed by its float64 copy ``module``."""
+
+    def __init__(self, module):
+        self.module = module
+
+    def __call__(self, x):
+        return self.module(x.double()).float()
+
+
+class CausalTransformer(nn.Module):
+    """A small GPT-style encoder: the newest frame's output after ``n_layers``
+    pre-norm blocks of causal self-attention, each frame embedded linearly
+    with a learned position embedding added (robomimic's BC-Transformer,
+    at a size that trains on a CPU)."""
+
+    def __init__(self, width, size, n_steps, n_layers, n_heads, activation):
+        super().__init__()
+        self.embed = nn.Linear(width, size)
+        self.position = nn.Parameter(0.02 * torch.randn(n_steps, size))
+        self.blocks = nn.ModuleList(PreNormBlock(size, n_heads, activation) for _ in range(n_layers))
+        self.norm = nn.LayerNorm(size)
+        # Frame i attends to frames 0..i (oldest first): True marks what is hidden.
+        self.register_buffer("mask", torch.ones(n_steps, n_steps, dtype=torch.bool).triu(1),
+                             persistent=False)
+
+    def forward(self, frames):
+        h = self.embed(frames) + self.position
+        for block in self.blocks:
+            h = block(h, self.mask)
+        return self.norm(h[:, -1])
+
+
+class PreNormBlock(nn.Module):
+    """``h + attention(norm(h))``, then ``h + feedforward(norm(h))``; the
+    feedforward is twice as wide as the block."""
+
+    def __init__(self, size, n_heads, activation):
+        super().__init__()
+        self.n_heads = n_heads
+        self.attention_norm = nn.LayerNorm(size)
+        self.qkv = nn.Linear(size, 3 * size)
+        self.out = nn.Linear(size, size)
+        self.feedforward_norm = nn.LayerNorm(size)
+        self.feedforward = nn.Sequential(nn.Linear(size, 2 * size), ACTIVATIONS[activation](),
+                                         nn.Linear(2 * size, size))
+
+    def forward(self, h, mask):
+        n, steps, size = h.shape
+        q, k, v = (self.qkv(self.attention_norm(h))
+                   .view(n, steps, 3, self.n_heads, size // self.n_heads).permute(2, 0, 3, 1, 4))
+        # Written out rather than torch's fused attention, whose kernels round
+        # a row differently depending on the batch it is in.
+        scores = (q @ k.transpose(-1, -2)) / (size // self.n_heads) ** 0.5
+        attended = scores.masked_fill(mask, float("-inf")).softmax(-1) @ v
+        h = h + self.out(attended.transpose(1, 2).reshape(n, steps, size))
+        return h + self.feedforward(self.feedforward_norm(h))
+
 
 @fill_doc
 class SequenceBC(BCRegressor):
-    """Behaviour cloning with a recurrent encoder of the recent observations.
+    """Behaviour cloning with an encoder of the recent observations: a GRU or a transformer.
 
     For demonstrators whose actions depend on more than the current
     observation (hidden velocities, intentions, partial observability).
     ``X`` holds each observation followed by the ``n_frames`` before it, as
-    :class:`~sklearn_il.preprocessing.HistoryStacker` makes them; a GRU
-    reads the frames from the oldest to the newest and an MLP maps its final
-    state to the action. Use them together::
+    :class:`~sklearn_il.preprocessing.HistoryStacker` makes them. The
+    encoder reads the frames from the oldest to the newest: a GRU, whose
+    final state an MLP maps to the action, or a causal transformer
+    (``encoder="transformer"``, robomimic's BC-Transformer in small): each
+    frame embedded linearly plus a learned position embedding, ``n_layers``
+    pre-norm blocks of masked self-attention (a frame sees itself and the
+    frames before it) and a feedforward twice as wide, and the newest
+    frame's output to the MLP head. Use them together::
 
         make_pipeline(HistoryStacker(n_frames=4), SequenceBC(n_frames=4))
 
@@ -66,11 +148,22 @@ class SequenceBC(BCRegressor):
     n_frames : int, default=3
         Previous observations in each row of ``X``: ``X`` has
         ``(n_frames + 1) * n_observation_features`` columns.
+    encoder : {"gru", "transformer"}, default="gru"
+        What reads the frames. Measured in ``benchmarks/bench_history.py``
+        (Pendulum with its velocity hidden): both recover the hidden
+        velocity; the GRU is the default as the cheaper of the two to fit.
+    n_layers : int, default=2
+        Transformer blocks; used with ``encoder="transformer"`` only (the
+        GRU has one layer).
+    n_heads : int, default=4
+        Attention heads per block; must divide the first entry of
+        ``hidden_layer_sizes``. Used with ``encoder="transformer"`` only.
     loss : {"mse", "gaussian"}, default="mse"
         As in :class:`BCRegressor`.
     %(training_parameters)s
-        The first entry of ``hidden_layer_sizes`` is the GRU's width; the
-        others are the head's hidden layers.
+        The first entry of ``hidden_layer_sizes`` is the encoder's width
+        (the GRU's state, the transformer's embedding); the others are the
+        head's hidden layers.
 
     Attributes
     ----------
@@ -103,6 +196,10 @@ class SequenceBC(BCRegressor):
     >>> policy = SequenceBC(n_frames=2, hidden_layer_sizes=(16,), max_iter=5, random_state=0)
     >>> policy.fit(X_history, y).predict(X_history[:3]).shape
     (3,)
+    >>> transformer = SequenceBC(n_frames=2, encoder="transformer", n_layers=1, n_heads=2,
+    ...                          hidden_layer_sizes=(16,), max_iter=5, random_state=0)
+    >>> transformer.fit(X_history, y).predict(X_history[:3]).shape
+    (3,)
     """
 
     # The first hidden layer is the GRU's.
@@ -111,12 +208,18 @@ class SequenceBC(BCRegressor):
     _parameter_constraints = {
         **BCRegressor._parameter_constraints,
         "n_frames": [Interval(Integral, 0, None, closed="left")],
+        "encoder": [StrOptions({"gru", "transformer"})],
+        "n_layers": [Interval(Integral, 1, None, closed="left")],
+        "n_heads": [Interval(Integral, 1, None, closed="left")],
     }
 
     def __init__(
         self,
         *,
         n_frames=3,
+        encoder="gru",
+        n_layers=2,
+        n_heads=4,
         loss="mse",
         hidden_layer_sizes=(256, 256),
         activation="relu",
@@ -151,6 +254,9 @@ class SequenceBC(BCRegressor):
             device=device,
         )
         self.n_frames = n_frames
+        self.encoder = encoder
+        self.n_layers = n_layers
+        self.n_heads = n_heads
 
     def _check_params(self, X, y):
         super()._check_params(X, y)
@@ -160,10 +266,17 @@ class SequenceBC(BCRegressor):
                 f"{self.n_frames + 1}: stack the history with HistoryStacker(n_frames="
                 f"{self.n_frames})."
             )
+        width = tuple(self.hidden_layer_sizes)[0]
+        if self.encoder == "transformer" and width % self.n_heads:
+            raise ValueError(
+                f"n_heads={self.n_heads} does not divide the transformer's width, "
+                f"hidden_layer_sizes[0]={width}: each head takes an equal share of it."
+            )
 
     @property
     def _module_class(self):
-        return partial(SequenceNet, n_frames=self.n_frames)
+        return partial(SequenceNet, n_frames=self.n_frames, encoder=self.encoder,
+                       n_layers=self.n_layers, n_heads=self.n_heads)
 
     def rollout_actor(self, n_envs):
         """The rollout engine's actor in ``n_envs`` envs: each env's last ``n_frames``
