@@ -4,15 +4,16 @@ Pendulum-v1 with its angular velocity hidden: the observation is
 ``(cos theta, sin theta)`` only. The expert acts on the full state while
 demonstrating; the policies see the partial observation, and need the past
 to tell the velocity. Compared: ``BCRegressor`` on one frame, on
-``HistoryStacker(n_frames=3)`` rows, and ``SequenceBC(n_frames=3)`` (a GRU
-over the same frames). Printed: normalised return (random policy 0,
+``HistoryStacker(n_frames=3)`` rows, and ``SequenceBC(n_frames=3)`` over
+the same frames with its two encoders (a GRU, a causal transformer with
+``learning_rate_init=3e-4``). Printed: normalised return (random policy 0,
 expert 1), mean ± std over seeds, the lag-1 correlation of the policy's
 own actions in its rollouts (a policy that copies its previous action has
 correlation near 1) against the expert's, and the mean absolute error of
 its actions on held-out expert episodes.
 
-The copycat check (de Haan et al. 2019; Wen et al. 2020): the last two
-rows also see the previous action itself, appended to the observation (0
+The copycat check (de Haan et al. 2019; Wen et al. 2020): the last rows
+also see the previous action itself, appended to the observation (0
 after reset), so it can be read off instead of inferred. A copycat fits
 the held-out demonstrations better (the expert's actions change slowly)
 and drives worse. For these rows the table also prints the copy gain: the
@@ -20,7 +21,8 @@ mean change of the policy's action per unit change of the previous action
 it is fed, on held-out expert rows (1: it repeats the previous action; 0:
 it ignores it).
 
-Run: ``python benchmarks/bench_history.py [--seeds 5]``.
+Run: ``python benchmarks/bench_history.py [--seeds 5] [--rows transformer ...]``
+(``--rows``: only the rows whose name contains one of the words).
 """
 
 import argparse
@@ -97,14 +99,25 @@ def stacked_bc(seed):
     return make_pipeline(HistoryStacker(FRAMES), BCRegressor(random_state=seed))
 
 
+def sequence_bc(encoder, **params):
+    return lambda seed: make_pipeline(HistoryStacker(FRAMES), SequenceBC(
+        n_frames=FRAMES, encoder=encoder, random_state=seed, **params))
+
+
+# The transformer's learning rate: see SequenceBC's docstring.
+TRANSFORMER = dict(learning_rate_init=3e-4)
+
+
 # name: (policy for a seed, whether it also sees the previous action)
 POLICIES = {
     "BC, one frame": (lambda seed: BCRegressor(random_state=seed), False),
     f"BC, HistoryStacker({FRAMES})": (stacked_bc, False),
-    f"SequenceBC({FRAMES})": (lambda seed: make_pipeline(
-        HistoryStacker(FRAMES), SequenceBC(n_frames=FRAMES, random_state=seed)), False),
+    f"SequenceBC({FRAMES}), GRU": (sequence_bc("gru"), False),
+    f"SequenceBC({FRAMES}), transformer": (sequence_bc("transformer", **TRANSFORMER), False),
     "BC, one frame + prev. action": (lambda seed: BCRegressor(random_state=seed), True),
     f"BC, HistoryStacker({FRAMES}) + prev. action": (stacked_bc, True),
+    f"SequenceBC({FRAMES}), transformer + prev. action": (
+        sequence_bc("transformer", **TRANSFORMER), True),
 }
 
 
@@ -120,6 +133,7 @@ def main():
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--demos", type=int, default=20)
     parser.add_argument("--eval-episodes", type=int, default=10)
+    parser.add_argument("--rows", nargs="*", help="only the rows whose name contains one of these")
     args = parser.parse_args()
     expert = make_expert(TASK)
     random = rollout(RandomPolicy(gym.make(TASK).action_space, 0), TASK, args.eval_episodes,
@@ -128,11 +142,13 @@ def main():
     best = reference.episode_returns().mean()
     print(f"# {TASK}, velocity hidden: expert return {best:.1f} (lag-1 action correlation "
           f"{lag1(reference):.2f}), random {random:.1f}")
-    header = (f"{'policy':<40} {'norm. return':>15} {'lag-1 corr.':>13} {'held-out MAE':>13} "
+    header = (f"{'policy':<50} {'norm. return':>15} {'lag-1 corr.':>13} {'held-out MAE':>13} "
               f"{'copy gain':>11} {'s/seed':>7}")
     print(header)
     print("-" * len(header))
     for name, (make, sees_previous) in POLICIES.items():
+        if args.rows and not any(word in name for word in args.rows):
+            continue
         returns, corr, errors, gains = [], [], [], []
         start = time.perf_counter()
         for seed in range(args.seeds):
@@ -156,7 +172,7 @@ def main():
             returns.append((runs.episode_returns().mean() - random) / (best - random))
             corr.append(lag1(runs))
         per_seed = (time.perf_counter() - start) / args.seeds
-        print(f"{name:<40} {np.mean(returns):>6.2f} ± {np.std(returns):.2f} "
+        print(f"{name:<50} {np.mean(returns):>6.2f} ± {np.std(returns):.2f} "
               f"{np.mean(corr):>6.2f} ± {np.std(corr):.2f} {np.mean(errors):>13.3f} "
               f"{f'{np.mean(gains):.2f}' if gains else '-':>11} {per_seed:>7.0f}",
               flush=True)
