@@ -121,27 +121,43 @@ class IntentionActor(Actor):
 class ChunkActor(Actor):
     """A policy that predicts action chunks (``DiffusionBC(horizon=k)``).
 
-    Executes the first ``n_action_steps`` actions of each predicted chunk
-    (all ``horizon`` of them when it is None), then predicts the next chunk
-    from the observation reached; the env slots whose chunk ran out are
-    predicted for together.
+    Without ``ensemble_coeff``: executes the first ``n_steps`` actions of each
+    predicted chunk, then predicts the next chunk from the observation
+    reached; the env slots whose chunk ran out are predicted for together.
+
+    With ``ensemble_coeff=m`` (ACT's temporal ensembling, Zhao et al. 2023):
+    predicts a chunk at every step and executes the weighted mean of the
+    actions that the chunks still running predicted for this step, weight
+    ``exp(-m * i)`` for the ``i``-th oldest (``m > 0`` favours the older).
     """
 
-    def __init__(self, policy, n_envs):
-        self.policy = policy
-        self.n_steps = policy.n_action_steps or policy.horizon
-        self.queues = [[] for _ in range(n_envs)]
+    def __init__(self, predict_chunk, n_envs, n_steps=None, ensemble_coeff=None):
+        self.predict_chunk = predict_chunk
+        self.n_steps = n_steps
+        self.ensemble_coeff = ensemble_coeff
+        # Per env slot: the actions still to come of each chunk, oldest first.
+        self.chunks = [[] for _ in range(n_envs)]
 
     def start(self, env, episode, seed):
-        self.queues[env] = []
+        self.chunks[env] = []
 
     def act(self, X, envs):
-        empty = [i for i, env in enumerate(envs) if not self.queues[env]]
-        if empty:
-            chunks = self.policy.predict_chunk(X[empty])[:, : self.n_steps]
-            for i, chunk in zip(empty, chunks):
-                self.queues[envs[i]] = list(chunk)
-        return np.stack([self.queues[env].pop(0) for env in envs])
+        if self.ensemble_coeff is None:
+            empty = [i for i, env in enumerate(envs) if not self.chunks[env]]
+            if empty:
+                for i, chunk in zip(empty, self.predict_chunk(X[empty])):
+                    self.chunks[envs[i]] = [chunk[: self.n_steps]]
+            actions = [self.chunks[env][0][0] for env in envs]
+        else:
+            actions = []
+            for env, chunk in zip(envs, self.predict_chunk(X)):
+                self.chunks[env].append(chunk)
+                now = np.stack([c[0] for c in self.chunks[env]])
+                weights = np.exp(-self.ensemble_coeff * np.arange(len(now)))
+                actions.append(weights @ now / weights.sum())
+        for env in envs:
+            self.chunks[env] = [c[1:] for c in self.chunks[env] if len(c) > 1]
+        return np.stack(actions)
 
 
 class HistoryActor(Actor):

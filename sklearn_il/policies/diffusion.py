@@ -1,7 +1,7 @@
 """Diffusion policy: DDPM training, DDIM sampling, an MLP denoiser."""
 
 import math
-from numbers import Integral
+from numbers import Integral, Real
 
 import numpy as np
 import torch
@@ -241,7 +241,9 @@ class DiffusionBC(ContinuousPolicy):
     actions (action chunking); ``predict`` returns the first action of each
     chunk, :meth:`predict_chunk` the whole chunk, and the rollout tools of
     :mod:`sklearn_il.evaluation` execute ``n_action_steps`` actions of each
-    chunk before asking again.
+    chunk before asking again, or, with ``temporal_ensemble_coeff`` set, ask
+    at every step and execute a weighted mean of what the chunks still
+    running predicted for that step (ACT's temporal ensembling).
 
     Parameters
     ----------
@@ -255,6 +257,14 @@ class DiffusionBC(ContinuousPolicy):
     n_action_steps : int or None, default=None
         Actions of each chunk the rollout tools execute before the next
         prediction; ``None`` executes the whole chunk. At most ``horizon``.
+    temporal_ensemble_coeff : float or None, default=None
+        With a value ``m``, the rollout tools predict a chunk at every step
+        and execute, for the current step, the mean of the actions the last
+        ``horizon`` chunks predicted for it, weighted ``exp(-m * i)`` for the
+        ``i``-th oldest (Zhao et al., 2023, who use ``m=0.01``; larger ``m``
+        favours older predictions). ``None`` executes ``n_action_steps``
+        actions per chunk. ``n_action_steps`` must then be None or 1.
+        Measured in ``benchmarks/bench_chunking.py``.
     %(training_parameters)s
 
     Attributes
@@ -304,7 +314,8 @@ class DiffusionBC(ContinuousPolicy):
     _min_hidden_layers = 1
 
     # Read when acting, not by the network: a warm start may change them.
-    _training_only = ContinuousPolicy._training_only | {"n_inference_steps", "n_action_steps"}
+    _training_only = ContinuousPolicy._training_only | {
+        "n_inference_steps", "n_action_steps", "temporal_ensemble_coeff"}
 
     _parameter_constraints = {
         **ContinuousPolicy._parameter_constraints,
@@ -312,6 +323,7 @@ class DiffusionBC(ContinuousPolicy):
         "n_inference_steps": [Interval(Integral, 1, None, closed="left")],
         "horizon": [Interval(Integral, 1, None, closed="left")],
         "n_action_steps": [Interval(Integral, 1, None, closed="left"), None],
+        "temporal_ensemble_coeff": [Interval(Real, 0, None, closed="left"), None],
     }
 
     def __init__(
@@ -321,6 +333,7 @@ class DiffusionBC(ContinuousPolicy):
         n_inference_steps=10,
         horizon=1,
         n_action_steps=None,
+        temporal_ensemble_coeff=None,
         hidden_layer_sizes=(256, 256),
         activation="relu",
         alpha=1e-4,
@@ -356,6 +369,7 @@ class DiffusionBC(ContinuousPolicy):
         self.n_inference_steps = n_inference_steps
         self.horizon = horizon
         self.n_action_steps = n_action_steps
+        self.temporal_ensemble_coeff = temporal_ensemble_coeff
 
     def _groups_required_by(self):
         if self.horizon > 1:
@@ -369,10 +383,20 @@ class DiffusionBC(ContinuousPolicy):
                 f"n_inference_steps={self.n_inference_steps} exceeds "
                 f"n_diffusion_steps={self.n_diffusion_steps}."
             )
+        self._check_execution()
+
+    def _check_execution(self):
+        """Check the parameters read when acting (they may change after fit)."""
         if self.n_action_steps is not None and self.n_action_steps > self.horizon:
             raise ValueError(
                 f"n_action_steps={self.n_action_steps} exceeds horizon={self.horizon}: "
                 "a chunk has only horizon actions to execute."
+            )
+        if self.temporal_ensemble_coeff is not None and self.n_action_steps not in (None, 1):
+            raise ValueError(
+                f"temporal_ensemble_coeff={self.temporal_ensemble_coeff} predicts a chunk at "
+                f"every step; n_action_steps={self.n_action_steps} asks to execute several "
+                "actions of each. Set one of them to None."
             )
 
     def _encode_target(self, y, reset, groups=None):
@@ -452,8 +476,12 @@ class DiffusionBC(ContinuousPolicy):
         env executes ``n_action_steps`` actions of its chunk (all ``horizon``
         when None) before its next chunk is predicted; else ``predict``.
         """
+        self._check_execution()
+        if self.temporal_ensemble_coeff is not None:
+            return ChunkActor(self.predict_chunk, n_envs,
+                              ensemble_coeff=self.temporal_ensemble_coeff)
         if self.horizon > 1:
-            return ChunkActor(self, n_envs)
+            return ChunkActor(self.predict_chunk, n_envs, n_steps=self.n_action_steps)
         return PredictActor(self.predict)
 
     def predict_chunk(self, X):
