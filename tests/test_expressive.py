@@ -253,6 +253,47 @@ def test_rollout_executes_chunks_and_asks_again(obstacle_data, n_envs):
     np.testing.assert_array_equal(trajectories.X[0], asked[0][0])
 
 
+def test_temporal_ensembling_executes_the_weighted_mean_of_the_running_chunks(obstacle_data):
+    X, y, groups = obstacle_data
+    policy = DiffusionBC(horizon=3, temporal_ensemble_coeff=0.5, **TINY).fit(X, y, groups=groups)
+    chunks = []
+
+    def recorded(rows):
+        chunks.append(policy.__class__.predict_chunk(policy, rows))
+        return chunks[-1]
+
+    with mock.patch.object(policy, "predict_chunk", recorded):
+        trajectories = rollout(policy, OBSTACLE, n_episodes=2, random_state=0, n_envs=1)
+    # One chunk per step; step t executes the chunks of steps t-2..t (those
+    # of its episode), weighted exp(-0.5 i) from the oldest, i = 0.
+    assert len(chunks) == len(trajectories) and {len(c) for c in chunks} == {1}
+    chunks = np.concatenate(chunks)
+    start = 0
+    for length in trajectories.episode_lengths():
+        for t in range(length):
+            made = range(max(0, t - 2), t + 1)
+            now = np.array([chunks[start + s, t - s, 0] for s in made])
+            weights = np.exp(-0.5 * np.arange(len(now)))
+            np.testing.assert_allclose(trajectories.y[start + t], weights @ now / weights.sum())
+        start += length
+    # The episodes are the same when several envs run beside each other.
+    together = rollout(policy, OBSTACLE, n_episodes=2, random_state=0, n_envs=2)
+    np.testing.assert_array_equal(together.y, trajectories.y)
+
+
+def test_temporal_ensembling_and_several_action_steps_are_refused_together(obstacle_data):
+    X, y, groups = obstacle_data
+    both = dict(horizon=4, n_action_steps=2, temporal_ensemble_coeff=0.01)
+    with pytest.raises(ValueError, match="temporal_ensemble_coeff=0.01 .* n_action_steps=2"):
+        DiffusionBC(**both, **TINY).fit(X, y, groups=groups)
+    # Both are read when acting, so they may be set after fit: checked there too.
+    policy = DiffusionBC(horizon=4, **TINY).fit(X, y, groups=groups).set_params(**both)
+    with pytest.raises(ValueError, match="temporal_ensemble_coeff=0.01 .* n_action_steps=2"):
+        rollout(policy, OBSTACLE, n_episodes=1)
+    with pytest.raises(ValueError, match="temporal_ensemble_coeff"):
+        DiffusionBC(temporal_ensemble_coeff=-1.0, **TINY).fit(X, y)
+
+
 def test_autoregressive_on_discrete_multidimensional_actions():
     """Integer-coded discrete actions: each value gets its own bin, predictions are exact values."""
     rng = np.random.default_rng(0)
@@ -370,3 +411,4 @@ def test_implicit_bc_jumps_where_the_expert_does():
     assert np.abs(regression.predict(grid)).max() < 0.85  # blended near the jump
     policy.set_params(n_candidates=1024, n_dfo_iter=5)
     np.testing.assert_allclose(policy.predict(grid), [-1, -1, 1, 1], atol=0.15)
+
