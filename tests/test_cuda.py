@@ -29,10 +29,15 @@ CONTINUOUS = {
     "MixtureDensityBC": lambda: MixtureDensityBC(**SETTINGS),
     "DiffusionBC": lambda: DiffusionBC(**SETTINGS),
     "DiffusionBC-chunks": lambda: DiffusionBC(horizon=4, n_action_steps=2, **SETTINGS),
+    "DiffusionBC-ensembled": lambda: DiffusionBC(horizon=4, temporal_ensemble_coeff=0.01, **SETTINGS),
     "AutoregressiveBC": lambda: AutoregressiveBC(**SETTINGS),
     "LatentBC": lambda: LatentBC(**SETTINGS),
     "ImplicitBC": lambda: ImplicitBC(**SETTINGS),
+    "ImplicitBC-langevin": lambda: ImplicitBC(gradient_penalty=1.0, inference="langevin",
+                                              n_langevin_iter=5, **SETTINGS),
     "SequenceBC": lambda: make_pipeline(HistoryStacker(n_frames=2), SequenceBC(n_frames=2, **SETTINGS)),
+    "SequenceBC-transformer": lambda: make_pipeline(
+        HistoryStacker(n_frames=2), SequenceBC(n_frames=2, encoder="transformer", **SETTINGS)),
 }
 
 

