@@ -63,6 +63,7 @@ POLICIES = {
     "AutoregressiveBC": lambda s: AutoregressiveBC(random_state=s),
     "LatentBC": lambda s: LatentBC(random_state=s),
     "ImplicitBC": lambda s: ImplicitBC(random_state=s),
+    "ImplicitBC(gradient_penalty=1)": lambda s: ImplicitBC(gradient_penalty=1.0, random_state=s),
 }
 
 
