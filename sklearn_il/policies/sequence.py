@@ -150,8 +150,12 @@ class SequenceBC(BCRegressor):
         ``(n_frames + 1) * n_observation_features`` columns.
     encoder : {"gru", "transformer"}, default="gru"
         What reads the frames. Measured in ``benchmarks/bench_history.py``
-        (Pendulum with its velocity hidden): both recover the hidden
-        velocity; the GRU is the default as the cheaper of the two to fit.
+        (Pendulum with its velocity hidden, 3 frames, 5 seeds, normalised
+        return): GRU 0.37 ± 0.11; transformer 0.31 ± 0.30 with
+        ``learning_rate_init=3e-4`` and 0.14 ± 0.12 with the default 1e-3
+        (one frame: -0.01). Give the transformer the smaller learning rate.
+        The GRU is the default: as good here, and an epoch costs a third
+        of the transformer's (20 epochs on 4,000 rows: 9.6 s against 27 s).
     n_layers : int, default=2
         Transformer blocks; used with ``encoder="transformer"`` only (the
         GRU has one layer).
