@@ -472,9 +472,12 @@ class DiffusionBC(ContinuousPolicy):
         return as_numpy(self._forward(X, first_action))
 
     def rollout_actor(self, n_envs):
-        """The rollout engine's actor in ``n_envs`` envs: with ``horizon > 1``, each
-        env executes ``n_action_steps`` actions of its chunk (all ``horizon``
-        when None) before its next chunk is predicted; else ``predict``.
+        """The rollout engine's actor in ``n_envs`` envs: with
+        ``temporal_ensemble_coeff``, a chunk per env and step, the running
+        chunks' actions for the step averaged; else, with ``horizon > 1``,
+        each env executes ``n_action_steps`` actions of its chunk (all
+        ``horizon`` when None) before its next chunk is predicted; else
+        ``predict``.
         """
         self._check_execution()
         if self.temporal_ensemble_coeff is not None:
