@@ -114,8 +114,6 @@ class PreNormBlock(nn.Module):
         n, steps, size = h.shape
         q, k, v = (self.qkv(self.attention_norm(h))
                    .view(n, steps, 3, self.n_heads, size // self.n_heads).permute(2, 0, 3, 1, 4))
-        # Written out rather than torch's fused attention, whose kernels round
-        # a row differently depending on the batch it is in.
         scores = (q @ k.transpose(-1, -2)) / (size // self.n_heads) ** 0.5
         attended = scores.masked_fill(mask, float("-inf")).softmax(-1) @ v
         h = h + self.out(attended.transpose(1, 2).reshape(n, steps, size))
