@@ -204,7 +204,7 @@ class SequenceBC(BCRegressor):
     (3,)
     """
 
-    # The first hidden layer is the GRU's.
+    # The first hidden layer is the encoder's.
     _min_hidden_layers = 1
 
     _parameter_constraints = {
