@@ -2,8 +2,10 @@
 
 ``DiffusionBC(horizon=8)`` predicts the next 8 actions. Each seed fits one
 such policy on 50 expert demonstrations of the obstacle (1-D action) and of
-the gates (2-D action), then rolls it out with each way of executing its
-chunks (set after fit, no refit):
+the gates (2-D action), for up to 2,000 epochs with patience 300 (with the
+defaults, 500 and 50, the chunk model is undertrained: see ``horizon`` in
+``DiffusionBC``'s docstring), then rolls it out with each way of executing
+its chunks (set after fit, no refit):
 
 - ``n_action_steps`` 1, 4 or 8 (``None``): execute that many actions of a
   chunk, then predict the next chunk from the observation reached;
@@ -37,6 +39,7 @@ from sklearn_il.evaluation import rollout
 warnings.filterwarnings("ignore", category=ConvergenceWarning)
 
 HORIZON = 8
+TRAINING = dict(max_iter=2000, n_iter_no_change=300)
 TASKS = {"obstacle": (OBSTACLE, make_obstacle), "gates": (GATES, make_gates)}
 MODES = {
     "re-plan every step": dict(n_action_steps=1),
@@ -69,7 +72,7 @@ def main():
         for seed in range(args.seeds):
             X, y, groups = make_data(50, random_state=seed)
             start = time.perf_counter()
-            policy = DiffusionBC(horizon=HORIZON, random_state=seed).fit(X, y, groups=groups)
+            policy = DiffusionBC(horizon=HORIZON, random_state=seed, **TRAINING).fit(X, y, groups=groups)
             fit_s.append(time.perf_counter() - start)
             for mode, params in MODES.items():
                 policy.set_params(**{"n_action_steps": None, "temporal_ensemble_coeff": None,
