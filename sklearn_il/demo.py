@@ -13,13 +13,16 @@ from .policies import (
     BCRegressor,
     DiffusionBC,
     FDivergenceBC,
+    ImplicitBC,
     LatentBC,
     MixtureDensityBC,
 )
 
-# Each policy of the library for a state's action, with its defaults. SequenceBC
-# (a history) and InverseDynamicsRegressor (a pair of states) have their own
-# benchmarks.
+# Each policy of the library for a state's action, with its defaults but
+# ImplicitBC's epochs: on this task (seeds 0 to 4) 50 epochs succeeded in
+# every episode, as the default 500 did on seed 0 in ten times the fit (59 s
+# against 6 s). SequenceBC (a history) and InverseDynamicsRegressor (a pair
+# of states) have their own benchmarks.
 POLICIES = {
     "BCRegressor(loss='mse')": lambda **kw: BCRegressor(loss="mse", **kw),
     "BCRegressor(loss='gaussian')": lambda **kw: BCRegressor(loss="gaussian", **kw),
@@ -28,12 +31,14 @@ POLICIES = {
     "AutoregressiveBC": AutoregressiveBC,
     "LatentBC": LatentBC,
     "FDivergenceBC(reverse KL)": FDivergenceBC,
+    "ImplicitBC(max_iter=50)": lambda **kw: ImplicitBC(**{"max_iter": 50, **kw}),
 }
 
 
 # By fit time with the defaults, slowest first (the demo's table on 2 cores).
-_BY_FIT_TIME = ["FDivergenceBC(reverse KL)", "DiffusionBC", "LatentBC", "BCRegressor(loss='mse')",
-                "AutoregressiveBC", "BCRegressor(loss='gaussian')", "MixtureDensityBC"]
+_BY_FIT_TIME = ["ImplicitBC(max_iter=50)", "FDivergenceBC(reverse KL)", "DiffusionBC", "LatentBC",
+                "BCRegressor(loss='mse')", "AutoregressiveBC", "BCRegressor(loss='gaussian')",
+                "MixtureDensityBC"]
 
 
 def predict_latency_us(policy, X, n_calls=300):
