@@ -37,6 +37,9 @@ SMALL = {
     "LatentBC": lambda **kw: LatentBC(latent_dim=2, **kw),
     "FDivergenceBC": lambda **kw: FDivergenceBC(n_adversarial_steps=5, **kw),
     "ImplicitBC": lambda **kw: ImplicitBC(n_counter_examples=8, n_candidates=32, **kw),
+    "ImplicitBC-langevin": lambda **kw: ImplicitBC(n_counter_examples=8, n_candidates=32,
+                                                   gradient_penalty=1.0, inference="langevin",
+                                                   n_langevin_iter=5, **kw),
 }
 LIKELIHOOD = {"MixtureDensityBC", "AutoregressiveBC", "FDivergenceBC"}
 MULTIMODAL = dict(hidden_layer_sizes=(64, 64), random_state=0)
