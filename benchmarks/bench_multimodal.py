@@ -64,6 +64,9 @@ POLICIES = {
     "LatentBC": lambda s: LatentBC(random_state=s),
     "ImplicitBC": lambda s: ImplicitBC(random_state=s),
     "ImplicitBC(gradient_penalty=1)": lambda s: ImplicitBC(gradient_penalty=1.0, random_state=s),
+    # IBC's configuration for its particle result: Langevin with the penalty.
+    "ImplicitBC(gradient_penalty=1, langevin)": lambda s: ImplicitBC(
+        gradient_penalty=1.0, inference="langevin", random_state=s),
 }
 
 
