@@ -167,12 +167,12 @@ class ImplicitBC(ContinuousPolicy):
         averaged over the counter-examples, with actions in units of the
         range's half-width (IBC uses weight 1, margin 1, with its Langevin
         variant); 0 turns it off. It costs a second backward pass. On the
-        particle task (``benchmarks/bench_multimodal.py``'s protocol, DFO
-        inference, 5 seeds) weight 1 gave 0.94, 0.88, 0.12, 0.86 and 0.18
-        success (0.60 ± 0.37), against 0.45 ± 0.07 without it: better
-        fits, and fits that fail, at 2.2 times the time per epoch.
-        Off by default for the steadier result; try 1 where ``predict``
-        falls short of the demonstrations, or with ``inference="langevin"``.
+        particle task (``benchmarks/bench_multimodal.py``, DFO inference,
+        5 seeds) weight 1 gave 0.43 ± 0.30 success, and 0.60 ± 0.37 in an
+        earlier run of the same protocol (seeds 0.94, 0.88, 0.12, 0.86 and
+        0.18: some fits better, some failed), against 0.46 ± 0.08 without
+        it, at 2.2 times the time per epoch. Off by default: no gain that
+        five seeds can tell, and the steadier result without it.
     n_candidates : int, default=256
         Candidates per row in the derivative-free optimiser. IBC's
         reference uses 16,384 (2**14); acting costs ``n_dfo_iter + 1``
@@ -196,9 +196,11 @@ class ImplicitBC(ContinuousPolicy):
         reference sampler), then the candidate of lowest energy. Training
         is the same for both (IBC's Langevin variant also draws its
         counter-examples by Langevin sampling, at many times the cost).
-        On the particle task (seed 0, one energy trained with
-        ``gradient_penalty=1``): 0.90 success with Langevin, 0.94 with DFO,
-        whose ``predict`` was 40 times faster; hence the default.
+        On the particle task (``benchmarks/bench_multimodal.py``, 5
+        seeds, energies trained with ``gradient_penalty=1``): 0.43 ± 0.27
+        success with Langevin, 0.43 ± 0.30 with DFO, whose one-row
+        ``predict`` was 26 times faster (1.6 ms against 41 ms); hence the
+        default.
     n_langevin_iter : int, default=50
         Steps of the Langevin sampler; used with ``inference="langevin"``.
     %(training_parameters)s
