@@ -18,7 +18,7 @@ A policy that predicts a chunk of the next actions (``DiffusionBC`` with
 
 The panel shows the action each mode executes in the same episode of the
 obstacle task; the legend gives its success rate over 20 episodes and its
-mean |a_t - a_{t-1}|. ``benchmarks/bench_chunking.py`` measures the same
+mean ``|a_t - a_{t-1}|``. ``benchmarks/bench_chunking.py`` measures the same
 over seeds, on the gates too, and under perturbations.
 """
 
