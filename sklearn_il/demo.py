@@ -35,7 +35,7 @@ POLICIES = {
 }
 
 
-# By fit time with the defaults, slowest first (the demo's table on 2 cores).
+# By fit and rollout time in the demo's table on 2 cores, slowest first.
 _BY_FIT_TIME = ["ImplicitBC(max_iter=50)", "FDivergenceBC(reverse KL)", "DiffusionBC", "LatentBC",
                 "BCRegressor(loss='mse')", "AutoregressiveBC", "BCRegressor(loss='gaussian')",
                 "MixtureDensityBC"]
