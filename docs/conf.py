@@ -2,11 +2,9 @@
 
 import os
 import sys
-import warnings
 
 sys.path.insert(0, os.path.abspath(".."))
 os.environ.setdefault("MPLBACKEND", "Agg")
-warnings.filterwarnings("ignore", message=".*ConvergenceWarning.*")
 
 import sklearn_il  # noqa: E402
 

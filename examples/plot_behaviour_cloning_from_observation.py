@@ -14,15 +14,23 @@ are compared: one cloned from the true actions, one from the inferred ones.
 The left panel shows how close the inferred actions are to the truth.
 """
 
+import warnings
+
 import gymnasium as gym
 import matplotlib.pyplot as plt
 import numpy as np
+from sklearn.exceptions import ConvergenceWarning
 
 from sklearn_il import BCRegressor
 from sklearn_il.datasets import collect_demonstrations
 from sklearn_il.dynamics import InverseDynamicsRegressor, state_pairs
 from sklearn_il.envs import POINT_REACH, PointReachExpert
 from sklearn_il.evaluation import evaluate_policy
+
+# Some fits here stop at max_iter while their loss still falls a little;
+# scikit-learn says so with a ConvergenceWarning each time, and the output
+# shows what they reached.
+warnings.filterwarnings("ignore", category=ConvergenceWarning)
 
 space = gym.make(POINT_REACH).action_space
 space.seed(0)

@@ -19,8 +19,11 @@ task, and they disagree.
 # %%
 # Demonstrations and the search
 # -----------------------------
+import warnings
+
 import matplotlib.pyplot as plt
 import pandas as pd
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV, GroupKFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -29,6 +32,11 @@ from sklearn_il import BCRegressor
 from sklearn_il.datasets import make_obstacle
 from sklearn_il.envs import OBSTACLE
 from sklearn_il.evaluation import make_rollout_scorer
+
+# Some fits here stop at max_iter while their loss still falls a little;
+# scikit-learn says so with a ConvergenceWarning each time, and the output
+# shows what they reached.
+warnings.filterwarnings("ignore", category=ConvergenceWarning)
 
 X, y, groups = make_obstacle(n_episodes=40, random_state=0)
 

@@ -16,7 +16,10 @@ expert's actions (re-drawing its choice of side), the blue points the
 policy's draws.
 """
 
+import warnings
+
 import matplotlib.pyplot as plt
+from sklearn.exceptions import ConvergenceWarning
 
 from sklearn_il import (
     AutoregressiveBC,
@@ -29,6 +32,11 @@ from sklearn_il.datasets import make_obstacle
 from sklearn_il.envs import OBSTACLE, ObstacleExpert
 from sklearn_il.evaluation import evaluate_policy
 from sklearn_il.inspection import ActionDistributionDisplay
+
+# Some fits here stop at max_iter while their loss still falls a little;
+# scikit-learn says so with a ConvergenceWarning each time, and the output
+# shows what they reached.
+warnings.filterwarnings("ignore", category=ConvergenceWarning)
 
 X, y, groups = make_obstacle(n_episodes=30, random_state=0)
 

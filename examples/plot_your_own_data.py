@@ -27,11 +27,13 @@ import os
 import subprocess
 import sys
 import tempfile
+import warnings
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import sklearn
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV, GroupKFold
 
 from sklearn_il import BCRegressor
@@ -39,6 +41,11 @@ from sklearn_il.datasets import Demonstrations, collect_demonstrations
 from sklearn_il.evaluation import make_rollout_scorer
 from sklearn_il.experts import PendulumSwingUp
 from sklearn_il.io import dump
+
+# Some fits here stop at max_iter while their loss still falls a little;
+# scikit-learn says so with a ConvergenceWarning each time, and the output
+# shows what they reached.
+warnings.filterwarnings("ignore", category=ConvergenceWarning)
 
 folder = tempfile.mkdtemp()
 logged = collect_demonstrations("Pendulum-v1", PendulumSwingUp(), 12, random_state=0).to_dataframe()
