@@ -161,7 +161,22 @@ class HistoryStacker(TransformerMixin, BaseEstimator):
         return _stacked(X, groups, self.n_frames)
 
     def fit_transform(self, X, y=None, groups=None):
-        """Fit, then append the history of each row; see :meth:`transform`."""
+        """Fit, then append the history of each row; see :meth:`transform`.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Observations, each episode's rows contiguous and in time order.
+        y : None
+            Ignored.
+        groups : array-like of shape (n_samples,)
+            Episode id of each row; required, as in :meth:`transform`.
+
+        Returns
+        -------
+        X_stacked : ndarray of shape (n_samples, (n_frames + 1) * n_features)
+            Each observation followed by the ``n_frames`` before it.
+        """
         return self.fit(X, y, groups).transform(X, groups)
 
     def get_feature_names_out(self, input_features=None):

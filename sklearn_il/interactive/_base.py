@@ -406,8 +406,18 @@ class InteractiveImitation(MetaEstimatorMixin, BaseEstimator):
         return self.estimator_.classes_
 
     def rollout_actor(self, n_envs):
-        """The rollout engine's actor in ``n_envs`` envs: the fitted policy's own, so
-        that its history or action chunks are kept per env.
+        """How the rollout engine acts with the fitted policy.
+
+        Parameters
+        ----------
+        n_envs : int
+            Envs stepped together.
+
+        Returns
+        -------
+        actor : object
+            The fitted policy's own actor, so that its history or action
+            chunks are kept per env.
         """
         check_is_fitted(self)
         return make_actor(self.estimator_, n_envs)
@@ -430,24 +440,80 @@ class InteractiveImitation(MetaEstimatorMixin, BaseEstimator):
 
     @available_if(_delegates("predict_proba"))
     def predict_proba(self, X):
-        """The policy's ``predict_proba(X)``."""
+        """Action probabilities of the fitted classifier policy.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Observations.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            The policy's ``predict_proba(X)``, columns in ``classes_`` order.
+        """
         X = self._policy_input(X)
         return self.estimator_.predict_proba(X)
 
     @available_if(_delegates("sample"))
     def sample(self, X, n_samples=1, random_state=None):
-        """The policy's ``sample(X, n_samples, random_state)``."""
+        """Draw actions from the fitted policy's distribution.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Observations.
+        n_samples : int, default=1
+            Draws per observation.
+        random_state : int, RandomState instance or None, default=None
+            Seeds the draws.
+
+        Returns
+        -------
+        actions : ndarray of shape (n_samples, n_draws, n_outputs)
+            The policy's ``sample(X, n_samples, random_state)``.
+        """
         X = self._policy_input(X)
         return self.estimator_.sample(X, n_samples=n_samples, random_state=random_state)
 
     @available_if(_delegates("score_samples"))
     def score_samples(self, X, y):
-        """The policy's ``score_samples(X, y)``."""
+        """Log-likelihood of actions under the fitted policy.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Observations.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Actions.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,)
+            The policy's ``score_samples(X, y)``.
+        """
         X = self._policy_input(X)
         return self.estimator_.score_samples(X, y)
 
     def score(self, X, y, sample_weight=None):
-        """The policy's ``score(X, y)`` (R² or accuracy on actions)."""
+        """The fitted policy's score on held-out actions.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Observations.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            The expert's actions.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Row weights.
+
+        Returns
+        -------
+        score : float
+            The policy's ``score(X, y)``: R² for continuous actions,
+            accuracy for discrete ones. Rollouts measure what this cannot:
+            see :func:`~sklearn_il.evaluation.make_rollout_scorer`.
+        """
         X = self._policy_input(X)
         return self.estimator_.score(X, y, sample_weight=sample_weight)
 

@@ -485,12 +485,21 @@ class DiffusionBC(ContinuousPolicy):
         return as_numpy(self._forward(X, first_action))
 
     def rollout_actor(self, n_envs):
-        """The rollout engine's actor in ``n_envs`` envs: with
-        ``temporal_ensemble_coeff``, a chunk per env and step, the running
-        chunks' actions for the step averaged; else, with ``horizon > 1``,
-        each env executes ``n_action_steps`` actions of its chunk (all
-        ``horizon`` when None) before its next chunk is predicted; else
-        ``predict``.
+        """How the rollout engine acts with this policy.
+
+        Parameters
+        ----------
+        n_envs : int
+            Envs stepped together.
+
+        Returns
+        -------
+        actor : object
+            With ``temporal_ensemble_coeff``, predicts a chunk per env and
+            step and executes the running chunks' weighted mean for the step;
+            else, with ``horizon > 1``, each env executes ``n_action_steps``
+            actions of its chunk (all ``horizon`` when None) before its next
+            chunk is predicted; else acts by ``predict``.
         """
         self._check_execution()
         if self.temporal_ensemble_coeff is not None:

@@ -281,8 +281,18 @@ class SequenceBC(BCRegressor):
                        n_layers=self.n_layers, n_heads=self.n_heads)
 
     def rollout_actor(self, n_envs):
-        """The rollout engine's actor in ``n_envs`` envs: each env's last ``n_frames``
-        observations kept and stacked as ``HistoryStacker`` stacks them.
+        """How the rollout engine acts with this policy.
+
+        Parameters
+        ----------
+        n_envs : int
+            Envs stepped together.
+
+        Returns
+        -------
+        actor : object
+            Keeps each env's last ``n_frames`` observations and stacks them
+            as ``HistoryStacker`` does before calling ``predict``.
         """
         width = getattr(self, "n_features_in_", None)
         return HistoryActor(self.predict, self.n_frames, n_envs,
