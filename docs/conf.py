@@ -1,6 +1,7 @@
 """Sphinx configuration of the sklearn_il documentation."""
 
 import os
+import re
 import sys
 
 sys.path.insert(0, os.path.abspath(".."))
@@ -20,7 +21,6 @@ extensions = [
     "sphinx_gallery.gen_gallery",
 ]
 autosummary_generate = True
-autodoc_default_options = {"inherited-members": False}
 # Only this library's own docstrings: gymnasium's and scikit-learn's refer to
 # labels that exist only in their own documentation.
 autodoc_inherit_docstrings = False
@@ -40,3 +40,15 @@ html_title = "sklearn_il"
 html_static_path = []
 templates_path = ["_templates"]
 exclude_patterns = ["_build", "auto_examples/*.ipynb", "auto_examples/*.py"]
+
+
+def _scikit_learn_labels_as_text(app, what, name, obj, options, lines):
+    """Inherited methods (``score``, ``get_params``, ``set_output``) carry
+    scikit-learn's docstrings, whose ``:ref:`` labels exist only in its own
+    documentation: keep their text, drop the link."""
+    if getattr(obj, "__module__", "").startswith("sklearn."):
+        lines[:] = [re.sub(r":ref:`([^`<]+?)\s*(?:<[^`>]+>)?`", r"\1", line) for line in lines]
+
+
+def setup(app):
+    app.connect("autodoc-process-docstring", _scikit_learn_labels_as_text)
