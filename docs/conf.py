@@ -32,11 +32,14 @@ sphinx_gallery_conf = {
     "gallery_dirs": "auto_examples",
     "filename_pattern": r"/plot_",
     "download_all_examples": False,
-    "reference_url": {"sklearn_il": None},
+    # Each API page lists the examples that use it (the class template's
+    # minigallery reads these).
+    "doc_module": ("sklearn_il",),
+    "backreferences_dir": "generated/backreferences",
 }
 
 html_theme = "pydata_sphinx_theme"
-html_title = "sklearn_il"
+html_title = f"sklearn_il {version}"
 html_static_path = []
 templates_path = ["_templates"]
 exclude_patterns = ["_build", "auto_examples/*.ipynb", "auto_examples/*.py"]

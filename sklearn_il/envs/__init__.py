@@ -1,16 +1,19 @@
 """Built-in tasks, registered with gymnasium on import, with analytic experts.
 
-===================================  ==============================================
-id                                   what it shows
-===================================  ==============================================
-``sklearn_il/Obstacle-v0``           two action modes in the same state (the tree)
-``sklearn_il/ObstacleOffset-v0``     the same, the side set by the start's small
-                                     offset, not a coin (``side="offset"``)
-``sklearn_il/Gates-v0``              two modes of a 2-D action whose dimensions must agree
-``sklearn_il/WindingRoad-v0``        compounding error off the expert's states
-``sklearn_il/PointReach-v0``         goal reaching, for goal-conditioned policies
-``sklearn_il/Particle-v0``           two goals in turn: an expert whose action jumps
-===================================  ==============================================
+Each task's id is a constant of this module, for ``gym.make`` and for every
+function that takes an env (``rollout(policy, OBSTACLE, ...)``):
+
+===================  ===================================  ==============================================
+constant             id                                   what it shows
+===================  ===================================  ==============================================
+``OBSTACLE``         ``sklearn_il/Obstacle-v0``           two action modes in the same state (the tree)
+``OBSTACLE_OFFSET``  ``sklearn_il/ObstacleOffset-v0``     the same, the side set by the start's small
+                                                          offset, not a coin (``side="offset"``)
+``GATES``            ``sklearn_il/Gates-v0``              two modes of a 2-D action whose dimensions must agree
+``WINDING_ROAD``     ``sklearn_il/WindingRoad-v0``        compounding error off the expert's states
+``POINT_REACH``      ``sklearn_il/PointReach-v0``         goal reaching, for goal-conditioned policies
+``PARTICLE``         ``sklearn_il/Particle-v0``           two goals in turn: an expert whose action jumps
+===================  ===================================  ==============================================
 """
 
 import gymnasium as gym
