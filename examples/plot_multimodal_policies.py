@@ -25,6 +25,7 @@ from sklearn_il import (
     AutoregressiveBC,
     BCRegressor,
     DiffusionBC,
+    ImplicitBC,
     LatentBC,
     MixtureDensityBC,
 )
@@ -47,10 +48,13 @@ policies = {
     "DiffusionBC": DiffusionBC(hidden_layer_sizes=(128, 128)),
     "AutoregressiveBC": AutoregressiveBC(hidden_layer_sizes=(64, 64)),
     "LatentBC": LatentBC(latent_dim=2, hidden_layer_sizes=(64, 64)),
+    "ImplicitBC": ImplicitBC(hidden_layer_sizes=(64, 64), max_iter=50),
 }
 states = [[0.0, 0.0], [0.4, 0.5], [0.4, -0.5]]
 
-fig, axes = plt.subplots(1, len(policies), figsize=(3.2 * len(policies), 3.6), sharey=True)
+# Two rows of three panels: six side by side would be shrunk to fit the page.
+fig, axes = plt.subplots(2, 3, figsize=(10, 7.5), sharey=True)
+axes = axes.ravel()
 for ax, (name, policy) in zip(axes, policies.items()):
     policy.set_params(random_state=0).fit(X, y)
     success = evaluate_policy(policy, OBSTACLE, n_episodes=20, random_state=1).success_rate
@@ -59,9 +63,11 @@ for ax, (name, policy) in zip(axes, policies.items()):
         policy, states, expert=ObstacleExpert(), random_state=0,
         name=f"{name}\nsuccess {success:.2f}", ax=ax,
     )
-for ax in axes[1:]:
-    ax.set_ylabel("")
-    ax.get_legend().remove()
+for i, ax in enumerate(axes):
+    if i % 3:
+        ax.set_ylabel("")
+    if i:
+        ax.get_legend().remove()
 fig.tight_layout()
 plt.show()
 
