@@ -12,7 +12,7 @@ EXAMPLES = sorted((pathlib.Path(__file__).parents[1] / "examples").glob("plot_*.
 
 @pytest.mark.slow
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
-def test_example_runs_plots_and_warns_of_nothing(path):
+def test_example_runs_plots_and_warns_of_nothing(path, capfd):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
@@ -23,5 +23,8 @@ def test_example_runs_plots_and_warns_of_nothing(path):
         warnings.simplefilter("always")
         runpy.run_path(str(path), run_name="__main__")
     assert not caught, [f"{w.category.__name__}: {w.message}" for w in caught]
+    # Nor in what it prints, its worker processes' output included.
+    out, err = capfd.readouterr()
+    assert "Warning" not in out + err, out + err
     assert plt.get_fignums(), "the example should draw a figure"
     plt.close("all")
