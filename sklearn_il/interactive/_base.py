@@ -461,7 +461,7 @@ class InteractiveImitation(MetaEstimatorMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like of shape (n_rows, n_features)
             Observations.
         n_samples : int, default=1
             Draws per observation.
@@ -470,7 +470,7 @@ class InteractiveImitation(MetaEstimatorMixin, BaseEstimator):
 
         Returns
         -------
-        actions : ndarray of shape (n_samples, n_draws, n_outputs)
+        actions : ndarray of shape (n_rows, n_samples, n_outputs)
             The policy's ``sample(X, n_samples, random_state)``.
         """
         X = self._policy_input(X)
