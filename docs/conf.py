@@ -21,8 +21,9 @@ extensions = [
     "sphinx_gallery.gen_gallery",
 ]
 autosummary_generate = True
-# Only this library's own docstrings: gymnasium's and scikit-learn's refer to
-# labels that exist only in their own documentation.
+# An override without a docstring stays without one: gymnasium's docstrings
+# (an env's reset, step) refer to labels that exist only in its own
+# documentation. Inherited scikit-learn methods are mended below.
 autodoc_inherit_docstrings = False
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False

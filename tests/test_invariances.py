@@ -23,13 +23,13 @@ POLICIES = [
     FDivergenceBC(n_adversarial_steps=20, **FAST),
     # A call's draws share one search's candidates: as many as the draws.
     ImplicitBC(n_counter_examples=16, n_candidates=4096, **FAST),
-    ImplicitBC(n_counter_examples=16, n_candidates=4096, gradient_penalty=1.0,
-               inference="langevin", n_langevin_iter=10, **FAST),
+    pytest.param(ImplicitBC(n_counter_examples=16, n_candidates=4096, gradient_penalty=1.0,
+                            inference="langevin", n_langevin_iter=10, **FAST),
+                 id="ImplicitBC-langevin"),
 ]
-IDS = [type(p).__name__ for p in POLICIES[:-1]] + ["ImplicitBC-langevin"]
 
 
-@pytest.fixture(scope="module", params=POLICIES, ids=IDS)
+@pytest.fixture(scope="module", params=POLICIES, ids=lambda p: type(p).__name__)
 def fitted(request, obstacle_data):
     X, y, _ = obstacle_data
     return request.param.fit(X, y), X, y
