@@ -69,6 +69,8 @@ from ._validation import (
 
 # Rows per forward pass when predicting on large arrays: bounds peak memory.
 _PREDICT_CHUNK = 65536
+# Where a fitted policy's state (pickle, skops, sklearn_il.io) keeps its weights.
+_WEIGHTS = "_weights"
 
 
 class TensorDataset(torch.utils.data.Dataset):
@@ -146,6 +148,14 @@ class FiniteLoss(Callback):
         for key in ("train_loss", "valid_loss"):
             if key in row and not math.isfinite(row[key]):
                 raise _diverged(f"the {key} is {row[key]} at epoch {row['epoch']}", net.lr)
+
+
+def _device_available(device):
+    try:
+        check_device(device)
+    except ValueError:
+        return False
+    return True
 
 
 def as_numpy(output):
@@ -540,18 +550,92 @@ class BasePolicy(BaseEstimator):
         (a hook for ``io.load``)."""
         return tensors
 
-    # The inference form is rebuilt from the weights rather than pickled: a
-    # skorch net pickles its module on its own, so the copy would no longer
-    # be the net's module.
+    # One description of a fitted policy's state, shared by pickle, skops and
+    # ``sklearn_il.io``: the parameters and fitted attributes as they are, and
+    # the network as its weights (NumPy arrays under ``_WEIGHTS``), rebuilt by
+    # ``__setstate__``. No torch or skorch object is in it, so skops can walk
+    # it and a file holds nothing that runs code when loaded.
     def __getstate__(self):
         state = dict(super().__getstate__())
         state.pop("_acting", None)
+        # Recomputed on load from the parameters.
+        state.pop("_structure", None)
+        net = state.pop("net_", None)
+        if net is not None:
+            state[_WEIGHTS] = {
+                name: tensor.detach().cpu().numpy()
+                for name, tensor in net.module_.state_dict().items()
+            }
         return state
 
     def __setstate__(self, state):
+        state = dict(state)
+        weights = state.pop(_WEIGHTS, None)
+        shadowing = sorted(k for k in state if not isinstance(k, str) or hasattr(type(self), k))
+        if shadowing:
+            raise ValueError(f"the state of a {type(self).__name__} cannot set {shadowing}")
         super().__setstate__(state)
-        if "net_" in self.__dict__:
+        if "net_" in self.__dict__:  # pickled by an earlier version, with the net
             self._ready_to_act()
+        elif weights is not None:
+            self._load_weights(weights)
+
+    def _load_weights(self, weights):
+        """Build ``net_`` from a dict of weight arrays (or tensors), each checked first.
+
+        The parameters and fitted attributes are already set. The weights are
+        compared with the network they describe, built on torch's meta device
+        (no memory), before the network is built, and the network may not
+        need much more memory than the weights take: a file cannot make its
+        loader allocate far more than its own size. Raises ``ValueError``
+        naming what does not match.
+        """
+        if not _device_available(self.device):
+            # Fitted on a device this machine lacks (a GPU): act on the CPU.
+            self.device = "cpu"
+        self._validate_params()
+        n_features = self.__dict__.get("n_features_in_")
+        if isinstance(n_features, bool) or not isinstance(n_features, Integral) or n_features < 1:
+            raise ValueError(f"n_features_in_ must be a positive int, got {n_features!r}")
+        if not isinstance(weights, dict):
+            raise ValueError(f"the weights must be a dict of arrays, got {type(weights).__name__}")
+        tensors = {}
+        for name, value in weights.items():
+            if not isinstance(value, (np.ndarray, torch.Tensor)) or (
+                    isinstance(value, np.ndarray) and value.dtype.kind not in "biuf"):
+                raise ValueError(f"weight {name!r} is not a numeric array")
+            tensors[name] = torch.as_tensor(value)
+        tensors = self._upgrade_tensors(tensors)
+        with torch.device("meta"):
+            expected = self._build_module().state_dict()
+        if set(expected) != set(tensors):
+            missing = sorted(set(expected) - set(tensors))
+            extra = sorted(set(tensors) - set(expected))
+            raise ValueError(f"its tensors do not match the network: missing {missing}, "
+                             f"unexpected {extra}")
+        for key, tensor in expected.items():
+            got = tensors[key]
+            if got.shape != tensor.shape or got.dtype != tensor.dtype:
+                raise ValueError(f"tensor {key!r} is {got.dtype} {tuple(got.shape)}, the "
+                                 f"network needs {tensor.dtype} {tuple(tensor.shape)}")
+        with torch.device("meta"):
+            module = self._build_module()
+        # Buffers derived from parameters (a diffusion schedule) are not
+        # among the weights; parameters asking for huge ones are refused here.
+        size = sum(t.numel() * t.element_size() for t in [*module.parameters(), *module.buffers()])
+        given = sum(t.numel() * t.element_size() for t in tensors.values())
+        if size > 2 * given + 2**22:
+            raise ValueError(f"the network it describes needs {size} bytes, far more than "
+                             f"its weights' {given}")
+        module = self._build_module()
+        module.load_state_dict(tensors, strict=True)
+        self.net_ = self._make_net(module).initialize()
+        self.net_.module_.eval()
+        # The epochs a warm start continues from (n_iter_ counts them all).
+        for epoch, loss in enumerate(self.__dict__.get("loss_curve_") or [], 1):
+            self.net_.history.append({"epoch": epoch, "train_loss": float(loss)})
+        self._ready_to_act()
+        self._structure = self._structural_params()
 
     def _ready_to_act(self):
         """Make and keep the module's inference form for ``_forward``: its

@@ -1,21 +1,21 @@
 """Saving fitted policies and whole workflows in formats that load without running code.
 
 A pickle (and so joblib, and skorch's own save, which unpickles modules)
-executes whatever the file says when it is loaded. :func:`dump` writes a
-fitted policy as one safetensors file: the weights as raw tensors, and the
-estimator's class name, parameters and fitted attributes as JSON in its
-header. Anything else that contains policies (a ``Pipeline`` ending in one,
-a ``DAggerWrapper`` or ``DARTWrapper`` with its aggregated data) is written
-as a zip archive: the scikit-learn parts in skops' format, with each fitted
-policy in it replaced by a reference to its own safetensors member.
+executes whatever the file says when it is loaded. A fitted policy's state
+(``BasePolicy.__getstate__``: parameters, fitted attributes, and the
+network as NumPy arrays) is one description that pickle, skops and this
+module share. :func:`dump` writes a policy as one safetensors file (the
+weights as raw tensors; the class name, parameters and fitted attributes as
+JSON in its header) and anything that contains policies (a ``Pipeline``, a
+search, a ``DAggerWrapper`` with its aggregated data) as a skops file.
 :func:`load` rebuilds only classes of this library from policy files, and
-builds a workflow's objects only if every type skops finds in it comes from
-scikit-learn, imbalanced-learn, this library, NumPy or SciPy; any other is
-refused by name before anything is built. Ordinary pickling works too, for
-trusted files.
+builds a workflow only if every type skops finds in it comes from
+scikit-learn, imbalanced-learn, this library, NumPy or SciPy, or is named
+in ``trusted``; any other is refused by name before anything is built.
+:func:`trusted_types` gives the list to pass to ``skops.io.load`` (or to
+MLflow's ``skops_trusted_types``) for files written by skops directly.
 """
 
-import copy
 import hashlib
 import io
 import json
@@ -31,9 +31,9 @@ from sklearn.base import BaseEstimator
 
 from ._formats import atomic_write
 from ._validation import check_device
-from .base import BasePolicy
+from .base import _WEIGHTS, BasePolicy
 
-__all__ = ["dump", "load"]
+__all__ = ["dump", "load", "trusted_types"]
 
 # /2 adds the checksum; /1 files (without one) still load.
 _FORMAT = "sklearn_il.policy/2"
@@ -108,12 +108,14 @@ def _n_leaves(data):
 def dump(estimator, path):
     """Write a fitted policy, or a workflow containing policies, to ``path``.
 
-    A policy becomes one safetensors file; a Pipeline, a ``DAggerWrapper``
-    or ``DARTWrapper`` (its aggregated ``X_``, ``y_``, ``groups_`` and
-    ``history_`` included) or another scikit-learn object holding policies
-    becomes a zip archive of a skops file and one safetensors file per
-    fitted policy. Written atomically: a crash during ``dump`` leaves what
-    was at ``path`` as it was.
+    A policy becomes one safetensors file; a Pipeline, a search, a
+    ``DAggerWrapper`` or ``DARTWrapper`` (its aggregated ``X_``, ``y_``,
+    ``groups_`` and ``history_`` included) or another scikit-learn object
+    holding policies becomes a skops file, which ``skops.io.load`` reads too
+    (with ``trusted=``:func:`trusted_types` ``(path)``). An expert or env of
+    your own class is written with it, and :func:`load` builds it only when
+    you name its type in ``trusted``. Written atomically: a crash during
+    ``dump`` leaves what was at ``path`` as it was.
 
     Parameters
     ----------
@@ -127,8 +129,8 @@ def dump(estimator, path):
     ------
     TypeError
         When part of ``estimator`` cannot be written safely (for example an
-        expert given as a lambda, or an env given as an instance rather
-        than a registered id).
+        expert given as a lambda or as an instance of a class defined
+        inside a function: a load could not import it by name).
 
     Examples
     --------
@@ -156,21 +158,16 @@ def _policy_bytes(estimator):
         raise TypeError(f"{type(estimator).__name__} is not one of this library's policies.")
     if not hasattr(estimator, "net_"):
         raise ValueError(f"this {type(estimator).__name__} is not fitted yet; fit it before dump.")
-    params = estimator.get_params(deep=False)
-    fitted = {
-        k: v
-        for k, v in vars(estimator).items()
-        if k.endswith("_") and not k.startswith("_") and k != "net_"
-    }
+    # The state pickle and skops see (BasePolicy.__getstate__), as JSON and tensors.
+    state = estimator.__getstate__()
+    fitted = {k: v for k, v in state.items() if k.endswith("_") and not k.startswith("_")}
     header = {
         "format": _FORMAT,
         "class": type(estimator).__name__,
-        "params": {k: _encode(v, k) for k, v in params.items()},
+        "params": {k: _encode(v, k) for k, v in estimator.get_params(deep=False).items()},
         "fitted": {k: _encode(v, k) for k, v in fitted.items()},
     }
-    tensors = {
-        k: v.detach().cpu().contiguous() for k, v in estimator.net_.module_.state_dict().items()
-    }
+    tensors = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in state[_WEIGHTS].items()}
     text = json.dumps(header)
     return save_tensors(tensors, metadata={"sklearn_il": text, "sha256": _digest(text, tensors)})
 
@@ -189,61 +186,224 @@ def _digest(header, tensors):
 def _workflow_bytes(estimator):
     import skops.io
 
-    policies = []
-    tree = _swap_policies(estimator, policies)
-    if not policies:
+    if not any(isinstance(obj, BasePolicy) and hasattr(obj, "net_") for obj in _walk(estimator)):
         raise TypeError(
             f"dump writes this library's policies and the workflows that contain them; "
             f"{type(estimator).__name__} contains no fitted policy. Use skops.io for "
             "other scikit-learn objects (or pickle, for trusted files only)."
         )
+    advice = ("Give envs as registered ids or instances, and experts as instances of "
+              "importable classes, or pickle the estimator (and load it only from trusted "
+              "sources).")
     try:
-        tree_bytes = skops.io.dumps(tree)
+        data = skops.io.dumps(estimator)
     except Exception as exc:  # skops names the object it cannot write
-        raise TypeError(
-            f"part of this {type(estimator).__name__} cannot be written safely ({exc}). Give "
-            "envs as registered ids and experts as instances of importable classes, or "
-            "pickle the estimator (and load it only from trusted sources)."
-        ) from exc
-    refused = _skops_types(tree_bytes)[1]
-    if refused:
-        raise TypeError(
-            f"part of this {type(estimator).__name__} cannot be written safely: load would "
-            f"refuse its types {refused}. Give envs as registered ids and experts as "
-            "instances of this library's classes, or pickle the estimator (and load it "
-            "only from trusted sources)."
-        )
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("format.json", json.dumps({"format": _WORKFLOW_FORMAT,
-                                                    "n_policies": len(policies)}))
-        archive.writestr("workflow.skops", tree_bytes)
-        for i, policy in enumerate(policies):
-            archive.writestr(f"policy-{i}.safetensors", _policy_bytes(policy))
-    return buffer.getvalue()
+        raise TypeError(f"part of this {type(estimator).__name__} cannot be written safely "
+                        f"({exc}). {advice}") from exc
+    # A lambda or a local class is written by name, and no load can find it.
+    unnamed = [t for t in skops.io.get_untrusted_types(data=data) if "<" in t]
+    if unnamed:
+        raise TypeError(f"part of this {type(estimator).__name__} cannot be written safely: "
+                        f"{unnamed} cannot be imported by name when it is loaded. {advice}")
+    return data
 
 
-def _swap_policies(obj, policies):
-    """A copy of ``obj``'s object tree with each fitted policy replaced by a
-    marker (its index in ``policies``, where it is appended)."""
-    if isinstance(obj, BasePolicy) and hasattr(obj, "net_"):
-        policies.append(obj)
-        return {_POLICY_MARKER: len(policies) - 1}
-    if isinstance(obj, list):
-        return [_swap_policies(v, policies) for v in obj]
-    if isinstance(obj, tuple):
-        return tuple(_swap_policies(v, policies) for v in obj)
+def _walk(obj):
+    """``obj`` and every object inside it (containers, estimators' attributes)."""
+    yield obj
     if isinstance(obj, dict):
-        return {k: _swap_policies(v, policies) for k, v in obj.items()}
-    if isinstance(obj, BaseEstimator):
-        swapped = copy.copy(obj)
-        swapped.__dict__ = {k: _swap_policies(v, policies) for k, v in vars(obj).items()}
-        return swapped
-    return obj
+        children = obj.values()
+    elif isinstance(obj, (list, tuple)):
+        children = obj
+    elif isinstance(obj, BaseEstimator):
+        children = vars(obj).values()
+    else:
+        return
+    for child in children:
+        yield from _walk(child)
+
+
+def trusted_types(estimator=None):
+    """The types to trust when loading a skops file of this library's objects.
+
+    ``skops.io.load`` builds only the types it is told to trust beyond its
+    defaults; pass this list as its ``trusted`` (or as MLflow's
+    ``skops_trusted_types``). Loading a trusted type of this library runs
+    no code from the file: a policy rebuilds its network from the weights
+    in the file, checked against its parameters first.
+
+    Parameters
+    ----------
+    estimator : estimator, str, path-like or bytes, default=None
+        ``None``: every type of this library that such a file may hold.
+        An estimator (as skops would write it), a skops file's path or its
+        bytes: the types skops does not trust by default among those it
+        holds, from this library, scikit-learn, imbalanced-learn, NumPy
+        and SciPy. Types from elsewhere (your own expert's class, say) are
+        left out: review them with ``skops.io.get_untrusted_types`` and
+        add those you trust.
+
+    Returns
+    -------
+    types : list of str
+        Fully qualified type names, sorted.
+
+    Examples
+    --------
+    >>> import skops.io
+    >>> from sklearn_il import BCRegressor
+    >>> from sklearn_il.datasets import make_obstacle
+    >>> from sklearn_il.io import trusted_types
+    >>> X, y, _ = make_obstacle(n_episodes=3, random_state=0)
+    >>> policy = BCRegressor(hidden_layer_sizes=(16,), max_iter=5, random_state=0).fit(X, y)
+    >>> trusted_types(policy)
+    ['sklearn_il.policies.bc.BCRegressor']
+    >>> data = skops.io.dumps(policy)
+    >>> loaded = skops.io.loads(data, trusted=trusted_types())
+    >>> bool((loaded.predict(X) == policy.predict(X)).all())
+    True
+    """
+    if estimator is None:
+        return sorted(_library_types())
+    import skops.io
+
+    if isinstance(estimator, bytes):
+        types = skops.io.get_untrusted_types(data=estimator)
+    elif isinstance(estimator, (str, Path)):
+        types = skops.io.get_untrusted_types(file=estimator)
+    else:
+        types = skops.io.get_untrusted_types(data=skops.io.dumps(estimator))
+    return sorted(t for t in types if t.split(".")[0] in _TRUSTED_PACKAGES)
+
+
+def _library_types():
+    """Names of the classes whose instances this library's estimators hold."""
+    import sklearn_il
+    from sklearn_il import envs, evaluation, experts
+
+    classes = [getattr(module, name)
+               for module in (sklearn_il, envs, experts) for name in module.__all__]
+    classes.append(evaluation.RolloutScorer)
+    return {f"{cls.__module__}.{cls.__qualname__}" for cls in classes if isinstance(cls, type)}
+
+
+def load(path, device=None, trusted=None):
+    """Read a policy or a workflow written by :func:`dump`; no code from the file is run.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A file written by :func:`dump` (or a skops file of a workflow).
+    device : str or torch.device, default=None
+        Where to put the networks; default: the ``device`` each was fitted
+        with when this machine has it, else the CPU.
+    trusted : list of str, default=None
+        Types from outside scikit-learn, imbalanced-learn, this library,
+        NumPy and SciPy that a workflow may hold, by fully qualified name,
+        e.g. ``["my_lab.controllers.TeleopExpert"]`` for a
+        ``DAggerWrapper`` whose expert is your own class. Trusting a type
+        lets skops build it from the file's attributes (without calling
+        its ``__init__``). A file holding any other type is refused, and
+        the message lists its foreign types.
+
+    Returns
+    -------
+    estimator : fitted policy, or the workflow that was dumped
+
+    Raises
+    ------
+    ValueError
+        When the file was not written by :func:`dump` or is damaged (a
+        policy's checksum does not match), names a class that is not one of
+        this library's public policies, holds parameters, fitted attributes
+        or tensors that do not describe a valid policy, or (a workflow)
+        holds types that are neither from the packages above nor in
+        ``trusted``. The message names the file and the problem. Each
+        network is checked against the one its parameters describe, built
+        on torch's meta device (no memory), before it is built; a file
+        cannot make the loader allocate much more than its own size.
+    """
+    if Path(path).is_dir():
+        raise ValueError(f"{path} is a folder; pass the file written by dump.")
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as exc:
+        raise ValueError(f"cannot read {path}: {exc}") from exc
+    if device is not None:
+        check_device(device)
+    if zipfile.is_zipfile(io.BytesIO(data)):
+        return _load_workflow(data, path, device, trusted)
+    return _load_policy(data, path, device)
+
+
+def _load_workflow(data, path, device, trusted):
+    import skops.io
+
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        # Members are stored uncompressed: one larger than the archive
+        # would be a decompression bomb.
+        if any(info.file_size > len(data) for info in archive.infolist()):
+            raise ValueError("a member is larger than the archive")
+        legacy = "format.json" in archive.namelist()  # written by version 0.1's dump
+        if not legacy:
+            types, refused = _skops_types(data, trusted)
+    except Exception as exc:  # an untrusted file: whatever fails is reported as bad input
+        raise ValueError(f"{path} is not a workflow written by sklearn_il.io.dump: "
+                         f"{type(exc).__name__}: {exc}") from exc
+    if legacy:
+        return _load_archive(archive, path, device, trusted)
+    _refuse(path, refused)
+    try:
+        workflow = skops.io.loads(data, trusted=types)
+    except Exception as exc:
+        raise ValueError(f"{path}: its workflow cannot be rebuilt: "
+                         f"{type(exc).__name__}: {exc}") from exc
+    if device is not None:
+        for obj in _walk(workflow):
+            if isinstance(obj, BasePolicy) and hasattr(obj, "net_"):
+                obj.__setstate__({**obj.__getstate__(), "device": device})
+    return workflow
+
+
+def _refuse(path, refused):
+    if refused:
+        raise ValueError(
+            f"{path} holds types from outside scikit-learn, imbalanced-learn, sklearn_il, "
+            f"NumPy and SciPy, refused: {refused}. If you trust them (your own expert's "
+            "class, say), pass them to load as trusted=[...]."
+        )
+
+
+def _load_archive(archive, path, device, trusted):
+    """A workflow in version 0.1's archive: a skops tree with each policy
+    replaced by a marker, and the policies as safetensors members."""
+    import skops.io
+
+    try:
+        header = json.loads(archive.read("format.json"))
+        if header.get("format") != _WORKFLOW_FORMAT:
+            raise ValueError(f"unsupported format {header.get('format')!r}")
+        tree_bytes = archive.read("workflow.skops")
+        members = [archive.read(f"policy-{i}.safetensors")
+                   for i in range(int(header["n_policies"]))]
+        types, refused = _skops_types(tree_bytes, trusted)
+    except Exception as exc:
+        raise ValueError(f"{path} is not a workflow written by sklearn_il.io.dump: "
+                         f"{type(exc).__name__}: {exc}") from exc
+    _refuse(path, refused)
+    policies = [_load_policy(member, f"{path} (policy {i})", device)
+                for i, member in enumerate(members)]
+    try:
+        return _restore_policies(skops.io.loads(tree_bytes, trusted=types), policies)
+    except Exception as exc:
+        raise ValueError(f"{path}: its workflow cannot be rebuilt: "
+                         f"{type(exc).__name__}: {exc}") from exc
 
 
 def _restore_policies(obj, policies):
-    """Put the loaded ``policies`` back where :func:`_swap_policies` left markers."""
+    """Put the loaded ``policies`` back where version 0.1's dump left markers."""
     if isinstance(obj, dict):
         if set(obj) == {_POLICY_MARKER}:
             return policies[obj[_POLICY_MARKER]]
@@ -257,89 +417,15 @@ def _restore_policies(obj, policies):
     return obj
 
 
-def load(path, device=None):
-    """Read a policy or a workflow written by :func:`dump`; no code from the file is run.
-
-    Parameters
-    ----------
-    path : str or path-like
-        A file written by :func:`dump`.
-    device : str or torch.device, default=None
-        Where to put the networks; default: the ``device`` each was fitted
-        with when this machine has it, else the CPU.
-
-    Returns
-    -------
-    estimator : fitted policy, or the workflow that was dumped
-
-    Raises
-    ------
-    ValueError
-        When the file was not written by :func:`dump` or is damaged (a
-        policy's checksum does not match), names a class that is not one of
-        this library's public policies, holds parameters, fitted attributes
-        or tensors that do not describe a valid policy, or (a workflow)
-        holds types from outside scikit-learn, imbalanced-learn, this
-        library, NumPy and SciPy. The message names the file and the
-        problem. Everything is checked against the network the header
-        describes, built on torch's meta device (no memory), before the
-        network is built; a file cannot make the loader allocate much more
-        than its own size.
-    """
-    if Path(path).is_dir():
-        raise ValueError(f"{path} is a folder; pass the file written by dump.")
-    try:
-        with open(path, "rb") as f:
-            data = f.read()
-    except OSError as exc:
-        raise ValueError(f"cannot read {path}: {exc}") from exc
-    is_archive = zipfile.is_zipfile(io.BytesIO(data))
-    if is_archive:
-        return _load_workflow(data, path, device)
-    return _load_policy(data, path, device)
-
-
-def _load_workflow(data, path, device):
-    import skops.io
-
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            header = json.loads(archive.read("format.json"))
-            if header.get("format") != _WORKFLOW_FORMAT:
-                raise ValueError(f"unsupported format {header.get('format')!r}")
-            # Members are stored uncompressed: one larger than the archive
-            # would be a decompression bomb.
-            if any(info.file_size > len(data) for info in archive.infolist()):
-                raise ValueError("a member is larger than the archive")
-            tree_bytes = archive.read("workflow.skops")
-            members = [archive.read(f"policy-{i}.safetensors")
-                       for i in range(int(header["n_policies"]))]
-        types, refused = _skops_types(tree_bytes)
-    except Exception as exc:  # an untrusted file: whatever fails is reported as bad input
-        raise ValueError(f"{path} is not a workflow written by sklearn_il.io.dump: "
-                         f"{type(exc).__name__}: {exc}") from exc
-    if refused:
-        raise ValueError(
-            f"{path} holds types from outside scikit-learn, imbalanced-learn, sklearn_il, "
-            f"NumPy and SciPy, refused: {refused}."
-        )
-    policies = [_load_policy(member, f"{path} (policy {i})", device)
-                for i, member in enumerate(members)]
-    try:
-        tree = skops.io.loads(tree_bytes, trusted=types)
-        return _restore_policies(tree, policies)
-    except Exception as exc:
-        raise ValueError(f"{path}: its workflow cannot be rebuilt: "
-                         f"{type(exc).__name__}: {exc}") from exc
-
-
-def _skops_types(tree_bytes):
+def _skops_types(data, trusted=None):
     """The types of a skops file that skops does not trust by default, and
-    those of them from outside the trusted packages."""
+    those of them neither from the trusted packages nor in ``trusted``."""
     import skops.io
 
-    types = skops.io.get_untrusted_types(data=tree_bytes)
-    return types, sorted(t for t in types if t.split(".")[0] not in _TRUSTED_PACKAGES)
+    types = skops.io.get_untrusted_types(data=data)
+    allowed = set(trusted or ())
+    return types, sorted(t for t in types
+                         if t.split(".")[0] not in _TRUSTED_PACKAGES and t not in allowed)
 
 
 def _load_policy(data, path, device):
@@ -359,13 +445,7 @@ def _load_policy(data, path, device):
         raise ValueError(f"{path} is not a valid policy file written by sklearn_il.io.dump: "
                          f"{type(exc).__name__}: {exc}") from exc
     try:
-        tensors = estimator._upgrade_tensors(tensors)
-        _check_tensors(estimator, tensors, len(data))
-        module = estimator._build_module()
-        module.load_state_dict(tensors, strict=True)
-        estimator.net_ = estimator._make_net(module).initialize()
-        estimator.net_.module_.eval()
-        estimator._ready_to_act()
+        estimator._load_weights(tensors)
         # The loaded policy must act: one row of zeros through its predict
         # (as an array: a policy fitted on named columns would warn).
         with warnings.catch_warnings():
@@ -393,54 +473,15 @@ def _estimator_from_header(header, file_size, device):
     budget = [4 * file_size]
     estimator = cls(**{k: _decode(v, budget) for k, v in params.items()})
     if device is not None:
+        check_device(device)  # asked for: not replaced by the CPU when missing
         estimator.set_params(device=device)
-    elif not _available(estimator.device):
-        # Fitted on a device this machine lacks (a GPU): act on the CPU.
-        estimator.set_params(device="cpu")
-    estimator._validate_params()
-    estimator._hidden_sizes()
     for key, value in fitted.items():
         # Fitted attributes only: a name like "predict" would replace a method.
         if not (isinstance(key, str) and key.isidentifier() and key.endswith("_")
                 and not key.startswith("_") and not hasattr(cls, key)):
             raise ValueError(f"{key!r} is not a fitted attribute of {name}")
         setattr(estimator, key, _decode(value, budget))
-    n_features = getattr(estimator, "n_features_in_", None)
-    if isinstance(n_features, bool) or not isinstance(n_features, int) or n_features < 1:
-        raise ValueError(f"n_features_in_ must be a positive int, got {n_features!r}")
-    estimator._structure = estimator._structural_params()
     return estimator
-
-
-def _available(device):
-    try:
-        check_device(device)
-    except ValueError:
-        return False
-    return True
-
-
-def _check_tensors(estimator, tensors, file_size):
-    """Compare the file's tensors with the module the header describes,
-    built on the meta device (no memory), before building it for real."""
-    with torch.device("meta"):
-        module = estimator._build_module()
-    expected = module.state_dict()
-    if set(expected) != set(tensors):
-        missing, extra = sorted(set(expected) - set(tensors)), sorted(set(tensors) - set(expected))
-        raise ValueError(f"its tensors do not match the network: missing {missing}, "
-                         f"unexpected {extra}")
-    for key, tensor in expected.items():
-        got = tensors[key]
-        if got.shape != tensor.shape or got.dtype != tensor.dtype:
-            raise ValueError(f"tensor {key!r} is {got.dtype} {tuple(got.shape)}, the network "
-                             f"needs {tensor.dtype} {tuple(tensor.shape)}")
-    # Buffers derived from parameters (a diffusion schedule) are not in the
-    # file; a header asking for huge ones is refused here.
-    size = sum(t.numel() * t.element_size() for t in [*module.parameters(), *module.buffers()])
-    if size > 2 * file_size + 2**22:
-        raise ValueError(f"the network it describes needs {size} bytes, far more than the "
-                         f"file's {file_size}")
 
 
 def _safetensors_metadata(data):

@@ -3,12 +3,13 @@ import pickle
 import gymnasium as gym
 import numpy as np
 import pytest
+import skops.io
 from gymnasium import spaces
 from sklearn.base import clone
 
 from sklearn_il.datasets import make_obstacle
 from sklearn_il.envs import PointReachEnv
-from sklearn_il.io import dump, load
+from sklearn_il.io import dump, load, trusted_types
 
 
 @pytest.fixture(scope="session")
@@ -59,7 +60,10 @@ if DICT_POINT_REACH not in gym.registry:
 
 
 def assert_round_trips(estimator, output, refit=None, path=None):
-    """Refitting a clone, pickling, and ``io.dump``/``load`` keep ``output`` exactly.
+    """Refitting a clone, pickling, skops, and ``io.dump``/``load`` keep ``output`` exactly.
+
+    The skops file may hold no type from outside this library, scikit-learn
+    and imbalanced-learn: it loads with ``trusted=io.trusted_types(file)``.
 
     Parameters
     ----------
@@ -72,7 +76,9 @@ def assert_round_trips(estimator, output, refit=None, path=None):
         Where to ``io.dump`` a policy and ``io.load`` it back.
     """
     expected = output(estimator)
-    others = [pickle.loads(pickle.dumps(estimator))]
+    data = skops.io.dumps(estimator)
+    others = [pickle.loads(pickle.dumps(estimator)),
+              skops.io.loads(data, trusted=trusted_types(data))]
     if refit is not None:
         others.append(refit(clone(estimator)))
     if path is not None:

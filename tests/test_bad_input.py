@@ -375,7 +375,7 @@ HEADER_CASES = [
     ("an unknown entry", "BCRegressor", _set("fitted", "loss_curve_", {"__code__": "x"}), None,
      r"unexpected entry"),
     ("a huge diffusion schedule", "DiffusionBC", _set("params", "n_diffusion_steps", 10**8),
-     None, r"needs \d+ bytes, far more than the file"),
+     None, r"needs \d+ bytes, far more than its weights"),
     ("a missing tensor", "BCRegressor", None, lambda w: w.pop(sorted(w)[0]), r"missing \['"),
     ("an unexpected tensor", "BCRegressor", None, _extra, r"unexpected \['surprise'\]"),
     ("a tensor of another shape", "BCRegressor", None, _reshape, r"\(3, 3\), the network needs"),

@@ -172,11 +172,15 @@ class InteractiveImitation(MetaEstimatorMixin, BaseEstimator):
 
         saved = load(self.checkpoint)
         first_rows = saved.history_[0]["n_labels"] if type(saved) is type(self) else 0
-        # Parameters that do not change the rounds may differ (n_iter: run more).
-        free = {"n_iter", "n_envs", "vectorization", "checkpoint", "verbose"}
-        mine = {k: v for k, v in self.get_params().items() if k not in free}
+        # Parameters that do not change the rounds may differ (n_iter: run more);
+        # the expert and env are not in the file: the ones given now are used.
+        free = {"n_iter", "n_envs", "vectorization", "checkpoint", "verbose", "expert", "env"}
+
+        def kept(params):
+            return {k: v for k, v in params.items() if k.split("__")[0] not in free}
+
         if not (type(saved) is type(self)
-                and _same_params({k: v for k, v in saved.get_params().items() if k not in free}, mine)
+                and _same_params(kept(saved.get_params()), kept(self.get_params()))
                 and (X is None or np.array_equal(np.asarray(X, dtype=float),
                                                  saved.X_[:first_rows]))):
             raise ValueError(
@@ -188,10 +192,15 @@ class InteractiveImitation(MetaEstimatorMixin, BaseEstimator):
         return True
 
     def _save_checkpoint(self):
+        """Write what the session learned and collected; its expert and env (often
+        the user's own classes, which a file could not be trusted to rebuild)
+        are left out and taken from the resumed ``fit``'s parameters."""
         if self.checkpoint is not None:
             from ..io import dump
 
-            dump(self, self.checkpoint)
+            saved = copy.copy(self)
+            saved.expert = saved.env = None
+            dump(saved, self.checkpoint)
 
     def _run(self, agent, n_episodes, random_state):
         """Episodes of ``agent`` in ``env`` through the rollout engine."""

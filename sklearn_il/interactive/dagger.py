@@ -81,7 +81,10 @@ class DAggerWrapper(InteractiveImitation):
         parameters (``n_iter``, ``n_envs``, ``vectorization`` and
         ``verbose`` aside) and initial data, ``fit`` resumes after its last
         round, with the rounds an uninterrupted run would have collected: a
-        crash loses at most the round in progress. Written atomically.
+        crash loses at most the round in progress. Written atomically. The
+        file holds what the session learned and collected, not its
+        ``expert`` and ``env`` (your own classes, say): the resumed ``fit``
+        uses those it is given.
     verbose : int, default=0
         Show a progress bar over rounds with the latest return.
 
