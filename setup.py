@@ -30,6 +30,10 @@ setup(
         # (arrow storage; hdf5 for datasets written with Minari's default).
         # (Minari's arrow storage imports PIL without requiring it.)
         "data": ["pandas>=2", "pyarrow>=14", "minari[arrow,hdf5]>=0.5", "pillow"],
+        # sklearn_il.io.export(format="onnx") and onnxruntime to run its graphs.
+        "deploy": ["onnx>=1.16", "onnxruntime>=1.18"],
+        # Logging policies to MLflow (saved with skops, its default format).
+        "mlflow": ["mlflow>=3.0"],
         "box2d": ["gymnasium[box2d]>=1.0"],
         "mujoco": ["gymnasium[mujoco]>=1.0"],
         "test": [
@@ -43,6 +47,9 @@ setup(
             "minari[arrow]>=0.5",
             "pillow",
             "gymnasium[box2d,mujoco]>=1.0",
+            "onnx>=1.16",
+            "onnxruntime>=1.18",
+            "mlflow>=3.0",
         ],
         "docs": [
             "sphinx>=7",

@@ -192,10 +192,33 @@ def gaussian_log_prob(y, mean, std):
     return (-0.5 * ((y - mean) / std) ** 2 - std.log() - 0.5 * _LOG_2PI).sum(-1)
 
 
+def repeat_rows(x, k):
+    """Each row of ``x`` ``k`` times in a row, as ``x.repeat_interleave(k, 0)``.
+
+    Written with ``expand``: a traced ``repeat_interleave`` records the
+    output's row count, so an exported graph would only take the batch size
+    it was traced with.
+    """
+    return x.unsqueeze(1).expand(-1, k, *x.shape[1:]).reshape(-1, *x.shape[1:])
+
+
+def tile_rows(x, like):
+    """``x`` repeated once per row of ``like``, as ``x.repeat(len(like), 1)``.
+
+    By broadcasting against ``like``'s rows (times zero: ``like`` is
+    finite): a traced graph with an integer row count only takes the batch
+    size it was traced with.
+    """
+    return (like[:, :1].unsqueeze(-1).to(x.dtype) * 0 + x).reshape(-1, *x.shape[1:])
+
+
 def densest(points, bandwidth):
     """Per row, the point with the most others near it: ``points`` of shape
     (n, m, d) to (n, d), by a Gaussian kernel of width ``bandwidth`` on the
     Euclidean distance. A mode among a policy's draws, never their average,
     nor a draw that landed between two modes."""
     density = torch.exp(-0.5 * (torch.cdist(points, points) / bandwidth) ** 2).sum(-1)
-    return points[torch.arange(len(points), device=points.device), density.argmax(-1)]
+    # Gathered, not indexed by an arange of the rows: an exported graph keeps
+    # the batch size free.
+    best = density.argmax(-1)[:, None, None].expand(-1, 1, points.shape[-1])
+    return points.gather(1, best).squeeze(1)

@@ -542,6 +542,23 @@ class BasePolicy(BaseEstimator):
         )
 
     # ------------------------------------------------------------- predicting
+    def _decode_predict(self, output):
+        """``predict``'s decoding of the inference form's output (tensors) to
+        actions; ``sklearn_il.io.export`` traces it into the exported graph."""
+        raise NotImplementedError
+
+    def _export_outputs(self, x):
+        """What an exported graph returns for a float32 observation tensor
+        ``x``: ``{name: tensor}``, actions in the user's units as float32."""
+        return {"actions": self._decode_predict(self._inference_form()(x)).float()}
+
+    def _export_metadata(self):
+        """JSON-able facts an exported file carries beside its graph."""
+        meta = {"estimator": type(self).__name__, "n_features_in": int(self.n_features_in_)}
+        if "n_outputs_" in self.__dict__:
+            meta["n_outputs"] = int(self.n_outputs_)
+        return meta
+
     def __sklearn_is_fitted__(self):
         return hasattr(self, "net_")
 

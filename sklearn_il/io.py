@@ -29,11 +29,12 @@ from safetensors.torch import load as load_tensors
 from safetensors.torch import save as save_tensors
 from sklearn.base import BaseEstimator
 
+from ._export import export
 from ._formats import atomic_write
 from ._validation import check_device
 from .base import _WEIGHTS, BasePolicy
 
-__all__ = ["dump", "load", "trusted_types"]
+__all__ = ["dump", "export", "load", "trusted_types"]
 
 # /2 adds the checksum; /1 files (without one) still load.
 _FORMAT = "sklearn_il.policy/2"

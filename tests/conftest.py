@@ -63,7 +63,8 @@ def assert_round_trips(estimator, output, refit=None, path=None):
     """Refitting a clone, pickling, skops, and ``io.dump``/``load`` keep ``output`` exactly.
 
     The skops file may hold no type from outside this library, scikit-learn
-    and imbalanced-learn: it loads with ``trusted=io.trusted_types(file)``.
+    and imbalanced-learn but the test's own (a user's function): it loads
+    with ``trusted=io.trusted_types(file)`` and those.
 
     Parameters
     ----------
@@ -77,8 +78,9 @@ def assert_round_trips(estimator, output, refit=None, path=None):
     """
     expected = output(estimator)
     data = skops.io.dumps(estimator)
+    users = [t for t in skops.io.get_untrusted_types(data=data) if t.startswith("tests.")]
     others = [pickle.loads(pickle.dumps(estimator)),
-              skops.io.loads(data, trusted=trusted_types(data))]
+              skops.io.loads(data, trusted=trusted_types(data) + users)]
     if refit is not None:
         others.append(refit(clone(estimator)))
     if path is not None:

@@ -322,13 +322,13 @@ def test_mixture_predicts_the_highest_peak_not_the_heaviest_component():
     output = torch.cat([torch.tensor([0.62, 0.38]).log(),
                         (torch.tensor([0.25, -0.99]) - loc) / scale,
                         torch.log(torch.expm1(std - policy.min_std))]).unsqueeze(0)
-    np.testing.assert_allclose(policy._decode_mode(output).numpy(), [-0.99], atol=1e-5)
+    np.testing.assert_allclose(policy._decode_predict(output).numpy(), [-0.99], atol=1e-5)
     # Equal widths: the heavier component's mean.
     std = torch.tensor([0.2, 0.2]) / scale
     output = torch.cat([torch.tensor([0.6, 0.4]).log(),
                         (torch.tensor([0.9, -0.9]) - loc) / scale,
                         torch.log(torch.expm1(std - policy.min_std))]).unsqueeze(0)
-    np.testing.assert_allclose(policy._decode_mode(output).numpy(), [0.9], atol=1e-5)
+    np.testing.assert_allclose(policy._decode_predict(output).numpy(), [0.9], atol=1e-5)
 
 
 @pytest.mark.parametrize("wta_weight", [0.0, 0.3])

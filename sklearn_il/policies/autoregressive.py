@@ -256,7 +256,7 @@ class AutoregressiveBC(ContinuousPolicy):
         Returns the chosen bins' actions, float64 of shape (n_rows, n_outputs).
         """
         module = self._inference_form()
-        previous = features.new_empty(len(features), 0)
+        previous = features[:, :0]
         chosen = []
         for k in range(self.n_outputs_):
             bins = choose(module.logits(features, k, previous))
@@ -278,11 +278,11 @@ class AutoregressiveBC(ContinuousPolicy):
             Actions; 1-D when the policy has one action dimension.
         """
 
-        def greedy(features):
-            actions = self._decode(features, lambda logits: logits.argmax(-1))
-            return actions.view(-1) if self.n_outputs_ == 1 else actions
+        return as_numpy(self._forward(X, self._decode_predict))
 
-        return as_numpy(self._forward(X, greedy))
+    def _decode_predict(self, features):
+        actions = self._decode(features, lambda logits: logits.argmax(-1))
+        return actions.view(-1) if self.n_outputs_ == 1 else actions
 
     def sample(self, X, n_samples=1, random_state=None):
         """Draw actions ancestrally, one dimension after another.

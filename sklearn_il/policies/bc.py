@@ -65,7 +65,7 @@ class GaussianPolicy(ContinuousPolicy):
             return _gaussian(output)
         return output, None
 
-    def _decode_mean(self, output):
+    def _decode_predict(self, output):
         """The module's output to mean actions."""
         return self._to_actions(output[:, : self.n_outputs_] if self._learns_std else output)
 
@@ -82,7 +82,7 @@ class GaussianPolicy(ContinuousPolicy):
         y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
             Actions; 1-D when the policy has one action dimension.
         """
-        return as_numpy(self._forward(X, self._decode_mean))
+        return as_numpy(self._forward(X, self._decode_predict))
 
     def sample(self, X, n_samples=1, random_state=None):
         """Draw actions from the policy.
@@ -323,8 +323,20 @@ class BCClassifier(ClassifierMixin, BasePolicy):
         y : ndarray of shape (n_samples,)
             Action labels.
         """
-        codes = as_numpy(self._forward(X, lambda logits: logits.argmax(-1)))
+        codes = as_numpy(self._forward(X, self._decode_predict))
         return self.classes_[codes]
+
+    def _decode_predict(self, logits):
+        return logits.argmax(-1)
+
+    def _export_outputs(self, x):
+        # Labels as indices into classes_ (in the file's metadata), and
+        # predict_proba's probabilities.
+        logits = self._inference_form()(x)
+        return {"label": logits.argmax(-1), "probabilities": logits.softmax(-1)}
+
+    def _export_metadata(self):
+        return {**super()._export_metadata(), "classes": self.classes_.tolist()}
 
     def predict_proba(self, X):
         """Probability of each action.

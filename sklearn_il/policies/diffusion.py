@@ -9,7 +9,16 @@ from sklearn.utils._param_validation import Interval
 from skorch.callbacks import Callback
 from torch import nn
 
-from .._nn import INPLACE_ACTIVATIONS, InferenceMLP, PairedMSE, Standardize, densest, mlp
+from .._nn import (
+    INPLACE_ACTIVATIONS,
+    InferenceMLP,
+    PairedMSE,
+    Standardize,
+    densest,
+    mlp,
+    repeat_rows,
+    tile_rows,
+)
 from .._rollout import ChunkActor, PredictActor
 from .._validation import episode_ends
 from ..base import ContinuousPolicy, as_numpy, fill_doc
@@ -456,12 +465,12 @@ class DiffusionBC(ContinuousPolicy):
     def _from_fixed_noise(self, obs_term):
         """Standardised action chunks denoised from the noise draws fixed at
         fit time: per row, the chunk with the most others near it."""
-        n_rows = len(obs_term)
         noise = self.net_.module_.noise
         n_draws = len(noise)
-        chunks = self._denoise(obs_term.repeat_interleave(n_draws, 0), noise.repeat(n_rows, 1))
+        chunks = self._denoise(repeat_rows(obs_term, n_draws), tile_rows(noise, obs_term))
         # The width grows with the chunk's length: _BANDWIDTH per coordinate.
-        return densest(chunks.view(n_rows, n_draws, -1), _BANDWIDTH * math.sqrt(chunks.shape[-1]))
+        width = chunks.shape[-1]
+        return densest(chunks.view(-1, n_draws, width), _BANDWIDTH * math.sqrt(width))
 
     def predict(self, X):
         """Denoise one action per observation: of the chunks denoised from the
@@ -479,10 +488,10 @@ class DiffusionBC(ContinuousPolicy):
             action dimension.
         """
 
-        def first_action(obs_term):
-            return self._to_actions(self._from_fixed_noise(obs_term)[:, : self.n_outputs_])
+        return as_numpy(self._forward(X, self._decode_predict))
 
-        return as_numpy(self._forward(X, first_action))
+    def _decode_predict(self, obs_term):
+        return self._to_actions(self._from_fixed_noise(obs_term)[:, : self.n_outputs_])
 
     def rollout_actor(self, n_envs):
         """How the rollout engine acts with this policy.

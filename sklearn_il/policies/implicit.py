@@ -367,6 +367,15 @@ class ImplicitBC(ContinuousPolicy):
             scale = scale / 2
         return actions, module.energy(obs, actions)
 
+    def _export_outputs(self, x):
+        raise ValueError(
+            "ImplicitBC cannot be exported as one graph: predict searches each row's action "
+            "on its own (derivative-free optimisation, resampling its candidates by their "
+            "energies), a loop over the rows that a fixed graph of a batch cannot hold. "
+            "Deploy it with sklearn_il.io.dump, or export a policy with a closed-form "
+            "predict (MixtureDensityBC, DiffusionBC, ...)."
+        )
+
     @staticmethod
     def _row_by_row(obs, act):
         """``act`` on each row of ``obs`` alone: every row's search then runs

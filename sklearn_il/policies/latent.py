@@ -6,7 +6,7 @@ import torch
 from sklearn.utils._param_validation import Interval
 from torch import nn
 
-from .._nn import Standardize, densest, mlp
+from .._nn import Standardize, densest, mlp, repeat_rows, tile_rows
 from ..base import ContinuousPolicy, as_numpy, fill_doc
 
 # predict: prior draws decoded per observation, and the kernel width (in
@@ -249,13 +249,14 @@ class LatentBC(ContinuousPolicy):
             Actions; 1-D when the policy has one action dimension.
         """
 
-        def mode(obs):
-            module = self.net_.module_
-            n, draws = len(obs), module.draws
-            actions = module.decode(obs.repeat_interleave(len(draws), 0), draws.repeat(n, 1))
-            return self._to_actions(densest(actions.view(n, len(draws), -1), _MODE_BANDWIDTH))
+        return as_numpy(self._forward(X, self._decode_predict))
 
-        return as_numpy(self._forward(X, mode))
+    def _decode_predict(self, obs):
+        module = self.net_.module_
+        draws = module.draws
+        actions = module.decode(repeat_rows(obs, len(draws)), tile_rows(draws, obs))
+        return self._to_actions(densest(actions.view(-1, len(draws), self.n_outputs_),
+                                        _MODE_BANDWIDTH))
 
     def sample(self, X, n_samples=1, random_state=None):
         """Decode latents drawn from the prior.

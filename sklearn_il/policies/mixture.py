@@ -219,7 +219,7 @@ class MixtureDensityBC(ContinuousPolicy):
     def _mixture(self, output):
         return _split(output, self.n_components, self.n_outputs_, self.min_std)
 
-    def _decode_mode(self, output):
+    def _decode_predict(self, output):
         log_weight, mean, std = self._mixture(output)
         # The heaviest component is not the highest peak when it is wide (a
         # weight of 0.6 spread between the modes beats 0.4 on one); the
@@ -231,8 +231,8 @@ class MixtureDensityBC(ContinuousPolicy):
         at_means = _log_prob(mean, log_weight.unsqueeze(1), mean.unsqueeze(1), wide.unsqueeze(1))
         # Not refined to the exact peak: five fixed-point steps towards it
         # (Carreira-Perpinan 2000) tripled a one-row predict (228 -> 803 us).
-        return self._to_actions(mean[torch.arange(len(mean), device=mean.device),
-                                     at_means.argmax(-1)])
+        best = at_means.argmax(-1)[:, None, None].expand(-1, 1, mean.shape[-1])
+        return self._to_actions(mean.gather(1, best).squeeze(1))
 
     def predict(self, X):
         """Predict the mode of the mixture at each observation.
@@ -251,7 +251,7 @@ class MixtureDensityBC(ContinuousPolicy):
         y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
             Actions; 1-D when the policy has one action dimension.
         """
-        return as_numpy(self._forward(X, self._decode_mode))
+        return as_numpy(self._forward(X, self._decode_predict))
 
     def sample(self, X, n_samples=1, random_state=None):
         """Draw actions from the mixture.

@@ -39,14 +39,14 @@ class SequenceNet(nn.Module):
         self.target_scaler = target_scaler
 
     def forward(self, x, target=None):
-        frames = self.obs_scaler(x.view(len(x), self.n_steps, self.width)).flip(1)
+        frames = self.obs_scaler(x.view(-1, self.n_steps, self.width)).flip(1)
         if hasattr(self, "transformer"):
             return self.head(self.transformer(frames))
         # The GRU's cell, step by step, on its weights: torch's fused RNN kernel
         # rounds a row differently depending on the batch it is in, and a
         # policy's action must not depend on which other rows are predicted.
         gru = self.gru
-        state = frames.new_zeros(len(x), gru.hidden_size)
+        state = torch.zeros_like(frames[:, 0, :1]).repeat(1, gru.hidden_size)
         for step in frames.unbind(1):
             state = torch.gru_cell(step, state, gru.weight_ih_l0, gru.weight_hh_l0,
                                    gru.bias_ih_l0, gru.bias_hh_l0)
