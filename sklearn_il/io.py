@@ -19,6 +19,7 @@ MLflow's ``skops_trusted_types``) for files written by skops directly.
 import hashlib
 import io
 import json
+import re
 import warnings
 import zipfile
 from pathlib import Path
@@ -34,7 +35,7 @@ from ._formats import atomic_write
 from ._validation import check_device
 from .base import _WEIGHTS, BasePolicy
 
-__all__ = ["dump", "export", "load", "trusted_types"]
+__all__ = ["dump", "export", "load", "pip_requirements", "trusted_types"]
 
 # /2 adds the checksum; /1 files (without one) still load.
 _FORMAT = "sklearn_il.policy/2"
@@ -275,6 +276,39 @@ def trusted_types(estimator=None):
     else:
         types = skops.io.get_untrusted_types(data=skops.io.dumps(estimator))
     return sorted(t for t in types if t.split(".")[0] in _TRUSTED_PACKAGES)
+
+
+def pip_requirements():
+    """The packages a process needs to load this library's estimators, pinned as here.
+
+    MLflow infers a model's requirements from the modules its loading
+    imports, and misses torch and skorch (measured with MLflow 3.17): a
+    serving environment built from its ``requirements.txt`` could not
+    import the model. Pass this list as ``extra_pip_requirements`` (or
+    ``pip_requirements``) to ``mlflow.sklearn.log_model``.
+
+    Returns
+    -------
+    requirements : list of str
+        This library's dependencies, each pinned to the version installed
+        in this environment (without a local build label such as ``+cpu``,
+        which only its own package index knows).
+
+    Examples
+    --------
+    >>> from sklearn_il.io import pip_requirements
+    >>> sorted(r.split("==")[0] for r in pip_requirements())[:3]
+    ['gymnasium', 'imbalanced-learn', 'numpy']
+    """
+    from importlib.metadata import requires, version
+
+    pinned = []
+    for requirement in requires("sklearn_il") or []:
+        if "extra ==" in requirement:
+            continue
+        name = re.split(r"[\s<>=!~;\[]", requirement, maxsplit=1)[0]
+        pinned.append(f"{name}=={version(name).split('+')[0]}")
+    return pinned
 
 
 def _library_types():
