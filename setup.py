@@ -58,6 +58,9 @@ setup(
             "pydata-sphinx-theme>=0.15",
             "matplotlib>=3.7",
             "pandas>=2",
+            # The deployment example runs its graph with onnxruntime.
+            "onnx>=1.16",
+            "onnxruntime>=1.18",
         ],
     },
     entry_points={"console_scripts": ["sklearn-il=sklearn_il.__main__:main"]},

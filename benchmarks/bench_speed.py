@@ -12,9 +12,18 @@ Prints three ratios (targets from DESIGN.md §6 and issue 12):
   batch size, optimizer, objective and epochs, target <= 1.1, at 10k and
   1M rows (ours with ``alpha=0``: the loop has no L2 penalty).
 
+Then, for a policy exported by ``sklearn_il.io.export``: one-row latency
+through onnxruntime and through TorchScript beside ``predict`` and the bare
+Sequential (the BCRegressor above), and a table over every exportable
+policy (the library's default network, 5 epochs on the obstacle task's
+1,000 rows): the largest difference of each graph from ``predict`` on
+those rows, relative to the largest action, and each graph's one-row
+latency as a ratio to ``predict``'s.
+
 Each pair is timed in alternation and medians reported, so a noisy shared
 machine affects both sides alike. The ``limit`` column is the bare
-Sequential, the one-row predict and the hand-written loop respectively. Run: ``python benchmarks/bench_speed.py``.
+Sequential, the one-row predict and the hand-written loop respectively. Run: ``python benchmarks/bench_speed.py`` (``--quick``: 10k rows
+only, fewer repeats; ``--export-only``: the export rows alone).
 """
 
 import argparse
@@ -136,12 +145,118 @@ def predict_ratios(n_calls=20000):
             bare_batch_s / bare_one_s)
 
 
+def _graph_runners(estimator, folder):
+    """One-row callables for the exported ONNX (onnxruntime) and TorchScript graphs."""
+    import os
+
+    import onnxruntime as ort
+
+    from sklearn_il.io import export
+
+    onnx_path, script_path = os.path.join(folder, "p.onnx"), os.path.join(folder, "p.pt")
+    export(estimator, onnx_path)
+    export(estimator, script_path, format="torchscript")
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = torch.get_num_threads()
+    session = ort.InferenceSession(onnx_path, options)
+    script = torch.jit.load(script_path)
+
+    def run_onnx(rows):
+        return session.run(None, {"observations": rows.astype(np.float32)})[0]
+
+    def run_script(rows):
+        with torch.inference_mode():
+            return script(torch.from_numpy(rows.astype(np.float32)))[0].numpy()
+
+    return run_onnx, run_script
+
+
+def export_latency(n_calls=5000):
+    """One-row latency (µs) of predict, onnxruntime, TorchScript and the bare Sequential."""
+    import tempfile
+
+    X, y = make_data(2000)
+    policy = ours(2).fit(X, y)
+    row = X[:1].copy()
+    module = nn.Sequential(*copy.deepcopy(list(policy.net_.module_.body))).eval()
+    tensor = torch.as_tensor(row, dtype=torch.float32)
+
+    def bare():
+        with torch.inference_mode():
+            module(tensor)
+
+    run_onnx, run_script = _graph_runners(policy, tempfile.mkdtemp())
+    predict_s, onnx_s = alternating_medians(lambda: policy.predict(row), lambda: run_onnx(row),
+                                            n_calls)
+    script_s, bare_s = alternating_medians(lambda: run_script(row), bare, n_calls)
+    return {"predict": predict_s, "onnxruntime": onnx_s, "TorchScript": script_s,
+            "bare Sequential": bare_s}
+
+
+def export_table(n_calls=1000):
+    """Per exportable policy: the graphs' largest relative difference from
+    predict on 1,000 rows, and their one-row latency / predict's."""
+    import tempfile
+
+    from sklearn_il import (AutoregressiveBC, BCClassifier, DiffusionBC, FDivergenceBC,
+                            LatentBC, MixtureDensityBC, SequenceBC)
+    from sklearn_il.datasets import make_obstacle
+    from sklearn_il.preprocessing import stack_history
+
+    X, y, groups = make_obstacle(n_episodes=34, random_state=0)
+    X, y, groups = X[:1000], y[:1000], groups[:1000]
+    stacked = stack_history(X, groups, 2)
+    policies = [
+        ("BCRegressor (mse)", BCRegressor(loss="mse"), X, y),
+        ("BCRegressor (gaussian)", BCRegressor(loss="gaussian"), X, y),
+        ("BCClassifier", BCClassifier(), X, (y > 0).astype(int)),
+        ("FDivergenceBC", FDivergenceBC(), X, y),
+        ("MixtureDensityBC", MixtureDensityBC(), X, y),
+        ("AutoregressiveBC", AutoregressiveBC(), X, y),
+        ("LatentBC", LatentBC(), X, y),
+        ("DiffusionBC", DiffusionBC(), X, y),
+        ("SequenceBC (gru, 2 frames)", SequenceBC(n_frames=2), stacked, y),
+        ("SequenceBC (transformer)", SequenceBC(n_frames=2, encoder="transformer"), stacked, y),
+    ]
+    rows = []
+    for name, policy, features, target in policies:
+        policy.set_params(max_iter=5, random_state=0).fit(features, target, groups=groups)
+        run_onnx, run_script = _graph_runners(policy, tempfile.mkdtemp())
+        expected = policy.predict(features)
+        if name == "BCClassifier":
+            expected = np.searchsorted(policy.classes_, expected)
+        scale = max(np.abs(expected).max(), 1e-12)
+        errors = [np.abs(run(features) - expected).max() / scale for run in (run_onnx, run_script)]
+        row = features[:1].copy()
+        predict_s, onnx_s = alternating_medians(lambda: policy.predict(row),
+                                                lambda: run_onnx(row), n_calls)
+        _, script_s = alternating_medians(lambda: policy.predict(row),
+                                          lambda: run_script(row), n_calls)
+        rows.append((name, *errors, 1e6 * predict_s, onnx_s / predict_s, script_s / predict_s))
+    return rows
+
+
+def print_export(latency, table):
+    print(f"\n{'one row, exported BCRegressor':<34} {'µs':>10} {'/ predict':>10}")
+    for name, seconds in latency.items():
+        print(f"{name:<34} {1e6 * seconds:>10.1f} {seconds / latency['predict']:>10.2f}")
+    print(f"\n{'policy':<28} {'err onnx':>9} {'err ts':>9} {'predict µs':>11} "
+          f"{'onnx/pred':>10} {'ts/pred':>8}")
+    for name, err_onnx, err_ts, predict_us, onnx_ratio, ts_ratio in table:
+        print(f"{name:<28} {err_onnx:>9.1e} {err_ts:>9.1e} {predict_us:>11.1f} "
+              f"{onnx_ratio:>10.2f} {ts_ratio:>8.2f}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="10k rows only, fewer repeats")
+    parser.add_argument("--export-only", action="store_true", help="the export rows alone")
     args = parser.parse_args()
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; MLP {HIDDEN}, "
           f"{N_FEATURES} features, {N_ACTIONS} actions, batch {BATCH}\n")
+    if args.export_only:
+        print_export(export_latency(), export_table())
+        return
     ours_us, bare_us, batch_us, one_us, bare_batch_ratio = predict_ratios()
     print(f"{'measure':<34} {'ours':>10} {'limit':>10} {'ratio':>7} {'target':>7}")
     print(f"{'predict, one row (µs)':<34} {ours_us:>10.1f} {bare_us:>10.1f} "
@@ -154,6 +269,7 @@ def main():
         ratio, t_ours, t_hand = fit_ratio(n_rows, epochs, repeats)
         label = f"fit, {n_rows:,} rows x {epochs} epochs (s)"
         print(f"{label:<34} {t_ours:>10.2f} {t_hand:>10.2f} {ratio:>7.2f} {'<= 1.1':>7}")
+    print_export(export_latency(), export_table())
 
 
 if __name__ == "__main__":

@@ -26,6 +26,8 @@ X, Y, GROUPS = make_obstacle(n_episodes=4, random_state=0)
 @pytest.fixture
 def store(tmp_path):
     mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    # Artifacts beside the store, not in ./mlruns of the working directory.
+    mlflow.create_experiment("sklearn_il", artifact_location=(tmp_path / "artifacts").as_uri())
     mlflow.set_experiment("sklearn_il")
     yield
     mlflow.sklearn.autolog(disable=True)
