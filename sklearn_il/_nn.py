@@ -217,7 +217,10 @@ def densest(points, bandwidth):
     (n, m, d) to (n, d), by a Gaussian kernel of width ``bandwidth`` on the
     Euclidean distance. A mode among a policy's draws, never their average,
     nor a draw that landed between two modes."""
-    density = torch.exp(-0.5 * (torch.cdist(points, points) / bandwidth) ** 2).sum(-1)
+    # In float64: two draws near one mode have densities within float32's
+    # rounding, and an exported graph, rounding otherwise, would pick the other.
+    wide = points.double()
+    density = torch.exp(-0.5 * (torch.cdist(wide, wide) / bandwidth) ** 2).sum(-1)
     # Gathered, not indexed by an arange of the rows: an exported graph keeps
     # the batch size free.
     best = density.argmax(-1)[:, None, None].expand(-1, 1, points.shape[-1])
