@@ -118,24 +118,31 @@ def alternating_medians(first, second, n_calls):
     return np.median(first_s), np.median(second_s)
 
 
-def predict_ratios(n_calls=20000):
-    """One-row ``predict`` against the bare forward; batch of 16 against one row,
-    ours and the bare Sequential's."""
+def benchmark_policy():
+    """The BCRegressor the predict rows time, and its rows."""
     X, y = make_data(2000)
-    policy = ours(2).fit(X, y)
-    row, batch = X[:1].copy(), X[:16].copy()
-    # The limit: a bare Sequential of the same Linear layers and activations.
+    return ours(2).fit(X, y), X
+
+
+def bare_forward(policy, rows):
+    """The limit: a bare Sequential of the policy's Linear layers and
+    activations, called on ``rows`` as a ready tensor."""
     module = nn.Sequential(*copy.deepcopy(list(policy.net_.module_.body))).eval()
-    tensor = torch.as_tensor(row, dtype=torch.float32)
-    tensors = torch.as_tensor(batch, dtype=torch.float32)
+    tensor = torch.as_tensor(rows, dtype=torch.float32)
 
     def bare():
         with torch.inference_mode():
             module(tensor)
 
-    def bare_batch():
-        with torch.inference_mode():
-            module(tensors)
+    return bare
+
+
+def predict_ratios(n_calls=20000):
+    """One-row ``predict`` against the bare forward; batch of 16 against one row,
+    ours and the bare Sequential's."""
+    policy, X = benchmark_policy()
+    row, batch = X[:1].copy(), X[:16].copy()
+    bare, bare_batch = bare_forward(policy, row), bare_forward(policy, batch)
 
     bare_s, ours_s = alternating_medians(bare, lambda: policy.predict(row), n_calls)
     one_s, batch_s = alternating_medians(lambda: policy.predict(row),
@@ -175,16 +182,9 @@ def export_latency(n_calls=5000):
     """One-row latency (µs) of predict, onnxruntime, TorchScript and the bare Sequential."""
     import tempfile
 
-    X, y = make_data(2000)
-    policy = ours(2).fit(X, y)
+    policy, X = benchmark_policy()
     row = X[:1].copy()
-    module = nn.Sequential(*copy.deepcopy(list(policy.net_.module_.body))).eval()
-    tensor = torch.as_tensor(row, dtype=torch.float32)
-
-    def bare():
-        with torch.inference_mode():
-            module(tensor)
-
+    bare = bare_forward(policy, row)
     run_onnx, run_script = _graph_runners(policy, tempfile.mkdtemp())
     predict_s, onnx_s = alternating_medians(lambda: policy.predict(row), lambda: run_onnx(row),
                                             n_calls)

@@ -9,7 +9,6 @@ units. A classifier's graph returns the label's index into ``classes_``
 (in the file's metadata) and the probabilities.
 """
 
-import copy
 import io
 import json
 import warnings
@@ -182,8 +181,7 @@ def export(estimator, path, format="onnx"):
     check_is_fitted(policy)
     # A copy from the same state, on the CPU, whose weights need no gradient:
     # the tracer stores them as the graph's constants.
-    policy = copy.copy(policy)
-    policy.__setstate__({**policy.__getstate__(), "device": "cpu"})
+    policy = policy._on_device("cpu")
     policy.net_.module_.requires_grad_(False)
     policy._ready_to_act()
     n_in = len(scale) if scale is not None else policy.n_features_in_

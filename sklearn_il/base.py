@@ -554,7 +554,7 @@ class BasePolicy(BaseEstimator):
 
     def _export_metadata(self):
         """JSON-able facts an exported file carries beside its graph."""
-        meta = {"estimator": type(self).__name__, "n_features_in": int(self.n_features_in_)}
+        meta = {"estimator": type(self).__name__}
         if "n_outputs_" in self.__dict__:
             meta["n_outputs"] = int(self.n_outputs_)
         return meta
@@ -624,7 +624,8 @@ class BasePolicy(BaseEstimator):
             tensors[name] = torch.as_tensor(value)
         tensors = self._upgrade_tensors(tensors)
         with torch.device("meta"):
-            expected = self._build_module().state_dict()
+            described = self._build_module()
+        expected = described.state_dict()
         if set(expected) != set(tensors):
             missing = sorted(set(expected) - set(tensors))
             extra = sorted(set(tensors) - set(expected))
@@ -635,11 +636,10 @@ class BasePolicy(BaseEstimator):
             if got.shape != tensor.shape or got.dtype != tensor.dtype:
                 raise ValueError(f"tensor {key!r} is {got.dtype} {tuple(got.shape)}, the "
                                  f"network needs {tensor.dtype} {tuple(tensor.shape)}")
-        with torch.device("meta"):
-            module = self._build_module()
         # Buffers derived from parameters (a diffusion schedule) are not
         # among the weights; parameters asking for huge ones are refused here.
-        size = sum(t.numel() * t.element_size() for t in [*module.parameters(), *module.buffers()])
+        size = sum(t.numel() * t.element_size()
+                   for t in [*described.parameters(), *described.buffers()])
         given = sum(t.numel() * t.element_size() for t in tensors.values())
         if size > 2 * given + 2**22:
             raise ValueError(f"the network it describes needs {size} bytes, far more than "
@@ -653,6 +653,12 @@ class BasePolicy(BaseEstimator):
             self.net_.history.append({"epoch": epoch, "train_loss": float(loss)})
         self._ready_to_act()
         self._structure = self._structural_params()
+
+    def _on_device(self, device):
+        """A new policy built from this one's state, its network on ``device``."""
+        policy = type(self).__new__(type(self))
+        policy.__setstate__({**self.__getstate__(), "device": device})
+        return policy
 
     def _ready_to_act(self):
         """Make and keep the module's inference form for ``_forward``: its

@@ -396,6 +396,7 @@ def _load_workflow(data, path, device, trusted):
         raise ValueError(f"{path}: its workflow cannot be rebuilt: "
                          f"{type(exc).__name__}: {exc}") from exc
     if device is not None:
+        # skops built each network where it was fitted (or on the CPU); rebuilt here.
         for obj in _walk(workflow):
             if isinstance(obj, BasePolicy) and hasattr(obj, "net_"):
                 obj.__setstate__({**obj.__getstate__(), "device": device})
@@ -507,8 +508,7 @@ def _estimator_from_header(header, file_size, device):
         raise ValueError(f"{name} has no parameters {sorted(unknown)}")
     budget = [4 * file_size]
     estimator = cls(**{k: _decode(v, budget) for k, v in params.items()})
-    if device is not None:
-        check_device(device)  # asked for: not replaced by the CPU when missing
+    if device is not None:  # checked by load: not replaced by the CPU when missing
         estimator.set_params(device=device)
     for key, value in fitted.items():
         # Fitted attributes only: a name like "predict" would replace a method.

@@ -63,7 +63,8 @@ def assert_close(got, expected):
 
 
 def _fitted(name):
-    policy = make(name, **({"n_frames": 1} if name.startswith("SequenceBC") else {}))
+    """The policy named (``"BCRegressor-mse"``: with the MSE loss) fitted, and its rows."""
+    policy = make("BCRegressor", loss="mse") if name == "BCRegressor-mse" else make(name)
     if name == "BCClassifier":
         return policy.fit(X, (Y > 0).astype(int)), X
     rows = stack_history(X, GROUPS, 1) if name.startswith("SequenceBC") else X
@@ -73,8 +74,7 @@ def _fitted(name):
 @pytest.mark.parametrize("fmt", ["onnx", "torchscript"])
 @pytest.mark.parametrize("name", EXPORTABLE + ["BCRegressor-mse"])
 def test_the_exported_graph_computes_predict(tmp_path, name, fmt):
-    policy, rows = _fitted(name.split("-mse")[0]) if "mse" not in name else (
-        BCRegressor(loss="mse", **TINY).fit(X, Y), X)
+    policy, rows = _fitted(name)
     path = tmp_path / f"policy.{fmt}"
     export(policy, path, format=fmt)
     out = _run(path, fmt, rows)
