@@ -58,7 +58,10 @@ setup(
             "pydata-sphinx-theme>=0.15",
             "matplotlib>=3.7",
             "pandas>=2",
-            # The deployment example runs its graph with onnxruntime.
+            # What the gallery runs: the Dask example's cluster, the
+            # your-own-data example's parquet, the deployment example's graph.
+            "dask[distributed]>=2024.1",
+            "pyarrow>=14",
             "onnx>=1.16",
             "onnxruntime>=1.18",
         ],
