@@ -50,6 +50,9 @@ setup(
             "onnx>=1.16",
             "onnxruntime>=1.18",
             "mlflow>=3.0",
+            # A real client of partial_fit: OptunaSearchCV's pruning.
+            "optuna>=4",
+            "optuna-integration>=4",
         ],
         "docs": [
             "sphinx>=7",

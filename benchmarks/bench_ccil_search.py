@@ -53,15 +53,16 @@ def mean_step(X, y, groups):
 def searches(seed, step):
     """The two searches: (name, estimator, parameter grid)."""
     # Metadata routing (enabled in main) takes the episode ids to the folds
-    # and to the augmenter, which learns dynamics from consecutive rows.
+    # and to the augmenter, which learns dynamics from consecutive rows; the
+    # policy after it declines them, as its rows no longer line up with them.
     ccil = make_pipeline(
-        CorrectiveAugmenter(random_state=seed).set_fit_resample_request(groups=True),
+        CorrectiveAugmenter(random_state=seed),
         BCRegressor(hidden_layer_sizes=(64, 64), random_state=seed).set_fit_request(groups=False))
     yield "CCIL+BC", ccil, {
         "correctiveaugmenter__epsilon": [0.5 * step, step, 2 * step],
         "correctiveaugmenter__lipschitz_constant": [2.0, 8.0, 27.0],
     }
-    yield "BC", BCRegressor(random_state=seed).set_fit_request(groups=False), {
+    yield "BC", BCRegressor(random_state=seed), {
         "alpha": [1e-4, 1e-3, 1e-2],
         "hidden_layer_sizes": [(64, 64), (128, 128), (256, 256)],
     }

@@ -44,7 +44,7 @@ X, y, groups = make_obstacle(n_episodes=12, random_state=0)
 
 def make_search():
     return GridSearchCV(
-        MixtureDensityBC(max_iter=50, random_state=0).set_fit_request(groups=False),
+        MixtureDensityBC(max_iter=50, random_state=0),
         {"n_components": [1, 2], "hidden_layer_sizes": [(32,), (64, 64)]},
         cv=GroupKFold(2),
         scoring=make_rollout_scorer(OBSTACLE, n_episodes=8, metric="success_rate"),
@@ -54,7 +54,8 @@ def make_search():
 
 
 if __name__ == "__main__":  # Dask's worker processes import this script
-    # Metadata routing sends groups to GroupKFold.
+    # Metadata routing sends groups to GroupKFold (and to the policy, which
+    # requests them by default).
     with sklearn.config_context(enable_metadata_routing=True):
         search = make_search()
         with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster:

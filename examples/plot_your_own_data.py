@@ -70,12 +70,13 @@ print(demos, demos.observation_names)
 # %%
 # Model selection over sessions
 # -----------------------------
-# The policy is fitted on the frame's named columns; in rollouts the
-# observations reach it under the same names.
-X = pd.DataFrame(demos.X, columns=demos.observation_names)
+# ``demos.X`` is a DataFrame with the frame's column names: the policy is
+# fitted on them, and in rollouts the observations reach it under the same
+# names. The policy requests the episode ids by default.
+X = demos.X
 with sklearn.config_context(enable_metadata_routing=True):
     search = GridSearchCV(
-        BCRegressor(max_iter=100, random_state=0).set_fit_request(groups=True),
+        BCRegressor(max_iter=100, random_state=0),
         {"hidden_layer_sizes": [(16,), (64, 64)]},
         cv=GroupKFold(2),
         scoring=make_rollout_scorer("Pendulum-v1", n_episodes=6),

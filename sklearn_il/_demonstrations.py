@@ -34,9 +34,12 @@ class Demonstrations:
 
     Attributes
     ----------
-    X, y, groups : ndarray
-        ``observations``, ``actions`` and ``episode_ids``, under the names
-        scikit-learn's ``fit(X, y, groups=...)`` takes.
+    X : ndarray or DataFrame
+        ``observations``, as a DataFrame with ``observation_names`` as its
+        columns when they are known (needs pandas).
+    y, groups : ndarray
+        ``actions`` and ``episode_ids``, under the names scikit-learn's
+        ``fit(X, y, groups=...)`` takes.
 
     Examples
     --------
@@ -117,7 +120,18 @@ class Demonstrations:
             raise ValueError(f"{name} must have shape ({n},), got {values.shape}.")
         return values
 
-    X = property(lambda self: self.observations)
+    @property
+    def X(self):
+        """``observations``, under the name ``fit(X, y, ...)`` takes: a pandas
+        DataFrame with the ``observation_names`` as its columns when they are
+        known (a policy fitted on it records them as ``feature_names_in_``),
+        else the array itself."""
+        if self.observation_names is None:
+            return self.observations
+        import pandas as pd
+
+        return pd.DataFrame(self.observations, columns=self.observation_names, copy=False)
+
     y = property(lambda self: self.actions)
     groups = property(lambda self: self.episode_ids)
 

@@ -110,7 +110,7 @@ class PairedMSE(nn.Module):
 
     def forward(self, output, target):
         predicted, wanted = output
-        return nn.functional.mse_loss(predicted, wanted)
+        return nn.functional.mse_loss(predicted, wanted, reduction="none")
 
 
 class MLPPolicy(nn.Module):

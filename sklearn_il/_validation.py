@@ -7,14 +7,14 @@ from numbers import Integral
 
 import numpy as np
 import torch
-from sklearn.utils.validation import _check_y, check_array, validate_data
+from sklearn.utils.validation import _check_sample_weight, _check_y, check_array, validate_data
 
 GROUPS_HOWTO = (
     "Pass the episode id of each row as fit(X, y, groups=episode_ids). Inside a "
     "Pipeline or a search, enable metadata routing with "
-    "sklearn.set_config(enable_metadata_routing=True) and request it on the step "
-    "with .set_fit_request(groups=True) (or .set_fit_resample_request(groups=True) "
-    "for a resampler)."
+    "sklearn.set_config(enable_metadata_routing=True): the step requests groups "
+    "by default (unless .set_fit_request(groups=False) or "
+    ".set_fit_resample_request(groups=False) was called on it)."
 )
 
 
@@ -78,7 +78,9 @@ def check_groups(groups, n_samples, *, required_by=None):
     if groups.shape[0] != n_samples:
         raise ValueError(
             f"groups has {groups.shape[0]} entries but X has {n_samples} rows; "
-            "pass one episode id per row."
+            "pass one episode id per row. (In a pipeline after a resampler, the "
+            "added rows have no episode ids: call .set_fit_request(groups=False) "
+            "on this step.)"
         )
     if groups.dtype.kind == "f" and not np.isfinite(groups).all():
         raise ValueError("groups contains NaN or inf; episode ids must be finite.")
@@ -92,6 +94,28 @@ def check_groups(groups, n_samples, *, required_by=None):
                 "must be contiguous and in time order."
             )
     return groups
+
+
+def check_weights(sample_weight, n_samples):
+    """Validate ``sample_weight`` as scikit-learn does; None stays None.
+
+    One non-negative, finite weight per row (a scalar is every row's), not
+    all zero; each failure a ``ValueError`` naming ``sample_weight``.
+    """
+    if sample_weight is None:
+        return None
+    try:
+        with naming("sample_weight"):
+            return _check_sample_weight(sample_weight, np.empty((n_samples, 0)),
+                                        dtype=np.float64, ensure_non_negative=True)
+    except ValueError as exc:
+        if ".shape ==" not in str(exc):
+            raise
+        # Most often weights routed past a resampler, which added rows.
+        raise ValueError(f"{exc} One weight per row of X is needed. A resampler "
+                         "(CorrectiveAugmenter, NoiseAugmenter, HindsightRelabeler) "
+                         "cannot carry weights to the rows it adds: fit the policy on "
+                         "its output without sample_weight.") from exc
 
 
 def layer_sizes(sizes, name):

@@ -20,13 +20,15 @@ hook                       called                      may read                 
                            start) and ``io.load``      attributes; ``X``, ``y``    ``X``, ``y`` set its
                            (without data)              tensors or None             statistics
 ``_make_criterion``        when the net is made        parameters                  the loss, an ``nn.Module``
-                           (``fit``, ``io.load``)                                  of (output, target)
+                           (``fit``, ``io.load``)                                  of (output, target), one
+                                                                                   value per row
 ``_callbacks``             when the net is made        parameters                  extra skorch callbacks,
                                                                                    ``(name, callback)`` pairs
 ``_training_target``       ``fit``, after the module   ``net_`` (its statistics),  the target the loss sees
                            is built                    ``X`` and the target        (e.g. standardised)
 ``_after_training``        ``fit``, after skorch's     ``net_``, the training      None (a further phase of
-                           loop, in the seeded block   rows on the device          training, e.g. a game)
+                           loop, in the seeded block   rows and their weights      training, e.g. a game)
+                                                       on the device
 =========================  ==========================  ==========================  ===========================
 
 The helpers a policy calls: ``_forward(X, decode)`` (validation and the
@@ -62,6 +64,7 @@ from ._validation import (
     check_groups,
     check_n_samples,
     check_named,
+    check_weights,
     layer_sizes,
     naming,
     validate_X_y,
@@ -74,15 +77,17 @@ _WEIGHTS = "_weights"
 
 
 class TensorDataset(torch.utils.data.Dataset):
-    """Features and targets as tensors already on the training device.
+    """Features, targets and row weights as tensors already on the training device.
 
-    ``generator`` (a torch CPU generator) orders the shuffled minibatches;
-    it lives with the data because skorch re-creates its iterator each
-    epoch and refuses iterator settings on a fitted net (warm start).
+    ``weight`` is None (every row counts the same) or a float32 tensor with
+    mean 1 over these rows. ``generator`` (a torch CPU generator) orders the
+    shuffled minibatches; it lives with the data because skorch re-creates
+    its iterator each epoch and refuses iterator settings on a fitted net
+    (warm start).
     """
 
-    def __init__(self, X, y, generator=None):
-        self.X, self.y, self.generator = X, y, generator
+    def __init__(self, X, y, generator=None, weight=None):
+        self.X, self.y, self.generator, self.weight = X, y, generator, weight
 
     def __len__(self):
         return len(self.X)
@@ -101,7 +106,7 @@ class BatchSlicer:
     Batches reach the module as ``module(x=..., target=...)``: policies that
     encode the action (a CVAE), noise it (diffusion) or condition on its
     earlier dimensions (autoregressive) need it in the forward pass; the
-    others ignore it.
+    others ignore it. The loss gets ``(target, weight)``.
     """
 
     def __init__(self, dataset, batch_size, shuffle=False):
@@ -110,18 +115,34 @@ class BatchSlicer:
         self.shuffle = shuffle
 
     def __iter__(self):
-        X, y, size = self.dataset.X, self.dataset.y, self.batch_size
+        X, y, w, size = self.dataset.X, self.dataset.y, self.dataset.weight, self.batch_size
         n = len(X)
-        if not self.shuffle:
-            for start in range(0, n, size):
-                xb, yb = X[start : start + size], y[start : start + size]
-                yield {"x": xb, "target": yb}, yb
-            return
-        order = torch.randperm(n, generator=self.dataset.generator).to(X.device)
+        order = (torch.randperm(n, generator=self.dataset.generator).to(X.device)
+                 if self.shuffle else None)
         for start in range(0, n, size):
-            rows = order[start : start + size]
-            xb, yb = X[rows], y[rows]
-            yield {"x": xb, "target": yb}, yb
+            if order is None:
+                rows = slice(start, start + size)
+            else:
+                rows = order[start : start + size]
+            yb = y[rows]
+            yield {"x": X[rows], "target": yb}, (yb, None if w is None else w[rows])
+
+
+class PolicyNet(NeuralNet):
+    """skorch's net, its loss the (weighted) mean of the criterion's per-row losses.
+
+    A criterion returns one loss per row (any further dimensions are
+    averaged); a row's weight scales its term. Weights have mean 1 over the
+    rows of their split, so a batch's loss is an unbiased estimate of the
+    weighted mean over the split, and an epoch's validation loss (skorch's
+    batch-size-weighted mean of batch losses) is exactly that mean.
+    """
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        target, weight = y_true
+        losses = self.criterion_(y_pred, target)
+        losses = losses.reshape(len(losses), -1).mean(1)
+        return losses.mean() if weight is None else (losses * weight).mean()
 
 
 def _same(a, b):
@@ -323,11 +344,12 @@ class BasePolicy(BaseEstimator):
         """The target as the loss sees it (e.g. standardised); default: as encoded."""
         return target
 
-    def _after_training(self, X, target, seed):
-        """A further phase of training after skorch's loop; default: none.
+    def _after_training(self, X, target, weight, seed):
+        """A further phase of training after :meth:`fit`'s loop; default: none.
 
         ``X`` and ``target`` (as the loss sees it) are the training rows on
-        the device; ``seed`` comes from the ``"game"`` stream.
+        the device, ``weight`` their weights (None, or mean 1); ``seed``
+        comes from the ``"game"`` stream. :meth:`partial_fit` does not call it.
         """
 
     # ---------------------------------------------------------------- fitting
@@ -338,8 +360,15 @@ class BasePolicy(BaseEstimator):
     def _hidden_sizes(self):
         return layer_sizes(self.hidden_layer_sizes, "hidden_layer_sizes")
 
+    # A policy always wants its episode ids (early stopping, action chunks):
+    # with metadata routing on, a Pipeline or a search passes them with no
+    # set_fit_request call. sample_weight is left for the user to request,
+    # as on scikit-learn's own estimators.
+    __metadata_request__fit = {"groups": True}
+    __metadata_request__partial_fit = {"groups": True}
+
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, groups=None):
+    def fit(self, X, y, groups=None, sample_weight=None):
         """Fit the policy to demonstrations.
 
         Parameters
@@ -351,6 +380,10 @@ class BasePolicy(BaseEstimator):
         groups : array-like of shape (n_samples,), default=None
             Episode id of each row; rows of an episode are contiguous. Needed
             with ``early_stopping=True``, which holds out whole episodes.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weight of each row: it scales the row's term in the training
+            loss and in the early-stopping validation loss. Rows of weight 0
+            are left out. None: every row weighs 1.
 
         Returns
         -------
@@ -358,39 +391,80 @@ class BasePolicy(BaseEstimator):
             The fitted policy.
         """
         warm = self.warm_start and hasattr(self, "net_")
+        self._restoring_on_failure(warm, X, y, groups, sample_weight, incremental=False)
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, groups=None, sample_weight=None):
+        """Train for one pass (epoch) over the given rows.
+
+        The first call builds the network, and its rows set the scaling of
+        observations and actions; later calls continue training it, the
+        optimizer's state kept, as does a call after :meth:`fit`. There is
+        no early stopping and no convergence check: the caller decides
+        when to stop. A structural parameter (the layers, what the outputs
+        mean) changed between calls is refused.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Observations.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Expert actions.
+        groups : array-like of shape (n_samples,), default=None
+            Episode id of each row, for policies whose targets span steps.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weight of each row, as in :meth:`fit`.
+
+        Returns
+        -------
+        self : object
+            The policy, trained one more epoch.
+        """
+        self._restoring_on_failure(hasattr(self, "net_"), X, y, groups, sample_weight,
+                                   incremental=True)
+        return self
+
+    def _restoring_on_failure(self, warm, *args, incremental):
+        """Run ``_fit``; whatever stops it (bad data, a diverged loss, Ctrl-C)
+        leaves the estimator as it was."""
         if warm:
             self._check_structure()
-        # Whatever stops fit (bad data, a diverged loss, Ctrl-C) leaves the
-        # estimator as it was: a warm start trains the net in place, so the
-        # previous one is kept aside.
+        # A warm start trains the net in place, so the previous one is kept aside.
         before = {**vars(self), "net_": copy.deepcopy(self.net_)} if warm else dict(vars(self))
         try:
-            self._fit(X, y, groups, warm)
+            self._fit(*args, warm=warm, incremental=incremental)
         except BaseException:
             vars(self).clear()
             vars(self).update(before)
             raise
-        return self
 
-    def _fit(self, X, y, groups, warm):
-        X, target, groups = self._validate_fit_data(X, y, groups, reset=not warm)
+    def _fit(self, X, y, groups, sample_weight, *, warm, incremental):
+        X, target, groups, weight = self._validate_fit_data(X, y, groups, sample_weight,
+                                                            reset=not warm)
+        # Each call's draws differ: the streams' index is the epochs trained so far.
+        epochs_before = len(self.net_.history) if warm else 0
         streams = SeedStreams(self.random_state)
-        train, valid = self._episode_split(groups, streams.seed("split"))
+        early_stopping = self.early_stopping and not incremental
+        train, valid = self._episode_split(groups, streams.seed("split"), early_stopping)
         self.validation_groups_ = None if valid is None else np.unique(groups[valid.numpy()])
         batch_size = minibatch_size(self.batch_size, X.shape[0] if train is None else len(train))
-        with torch_seeded(streams.seed("init"), self.device):
-            self._initialize_net(X, target, batch_size, warm)
-            epochs_before = len(self.net_.history)
+        with torch_seeded(streams.seed("init", epochs_before), self.device):
+            self._initialize_net(X, target, batch_size, warm, incremental, early_stopping)
             X, target = X.to(self.net_.device), target.to(self.net_.device)
             target = self._training_target(X, target)
-            shuffle = torch.Generator().manual_seed(streams.seed("shuffle"))
-            training = self._rows(X, target, train, shuffle)
-            self._train(training, None if valid is None else self._rows(X, target, valid))
-            self._after_training(training.X, training.y, streams.seed("game"))
+            weight = None if weight is None else weight.to(self.net_.device)
+            shuffle = torch.Generator().manual_seed(streams.seed("shuffle", epochs_before))
+            training = self._rows(X, target, weight, train, shuffle)
+            held_out = None if valid is None else self._rows(X, target, weight, valid)
+            self._train(training, held_out, epochs=1 if incremental else None)
+            if not incremental:
+                self._after_training(training.X, training.y, training.weight,
+                                     streams.seed("game"))
         self._check_finite_weights()
         self.net_.module_.eval()
         self._ready_to_act()
-        self._record_training(epochs_before)
+        self._record_training(epochs_before, incremental)
         self._structure = self._structural_params()
 
     # Parameters a warm start may change: they steer training, not the
@@ -421,19 +495,28 @@ class BasePolicy(BaseEstimator):
         if not all(torch.isfinite(p).all() for p in self.net_.module_.parameters()):
             raise _diverged("the trained weights are not finite", self.learning_rate_init)
 
-    def _validate_fit_data(self, X, y, groups, reset):
-        """Validated ``X`` (a float32 tensor), the encoded target, and ``groups``."""
+    def _validate_fit_data(self, X, y, groups, sample_weight, reset):
+        """Validated ``X`` (a float32 tensor), the encoded target, ``groups``,
+        and the row weights (a float32 tensor, or None), rows of weight 0
+        left out: after the target is encoded, for targets that span steps."""
         X, y = validate_X_y(self, X, y, reset=reset, dtype=np.float32, **self._y_validation)
         groups = check_groups(groups, X.shape[0], required_by=self._groups_required_by())
+        weight = check_weights(sample_weight, X.shape[0])
         self._check_params(X, y)
         with naming("y"):
             target = self._encode_target(y, reset=reset, groups=groups)
+        if weight is not None:
+            kept = np.flatnonzero(weight)
+            if len(kept) < len(weight):
+                X, target, weight = X[kept], target[torch.from_numpy(kept)], weight[kept]
+                groups = None if groups is None else groups[kept]
+            weight = None if (weight == weight[0]).all() else torch.from_numpy(weight)
         # torch shares the array's memory: a read-only X (a memmap) is copied.
-        return torch.from_numpy(np.require(X, requirements=["C", "W"])), target, groups
+        return torch.from_numpy(np.require(X, requirements=["C", "W"])), target, groups, weight
 
-    def _episode_split(self, groups, seed):
-        """Training and held-out rows (tensors) for ``early_stopping``; (None, None) without."""
-        if not self.early_stopping:
+    def _episode_split(self, groups, seed, early_stopping):
+        """Training and held-out rows (tensors) for early stopping; (None, None) without."""
+        if not early_stopping:
             return None, None
         if np.unique(groups).size < 2:
             raise ValueError(
@@ -451,8 +534,14 @@ class BasePolicy(BaseEstimator):
             ) from exc
         return torch.from_numpy(train), torch.from_numpy(valid)
 
-    def _initialize_net(self, X, target, batch_size, warm):
-        """Make ``net_`` (or, on a warm start, refresh its settings and optimizer)."""
+    def _initialize_net(self, X, target, batch_size, warm, incremental, early_stopping):
+        """Make ``net_``; on a warm start refresh its settings and, unless
+        the call is incremental (``partial_fit`` keeps Adam's state), its
+        optimizer, as scikit-learn's ``warm_start`` does."""
+        stopping = self._stopping_settings(early_stopping)
+        if warm and incremental:
+            self.net_.set_params(batch_size=batch_size, **stopping)
+            return
         settings = dict(
             batch_size=batch_size,
             max_epochs=self.max_iter,
@@ -466,22 +555,37 @@ class BasePolicy(BaseEstimator):
             verbose=self.verbose,
         )
         if warm:
-            # Optimizer settings make skorch build a new optimizer, as
-            # scikit-learn's warm_start does.
-            self.net_.set_params(**settings)
+            self.net_.set_params(**settings, **stopping)
         else:
-            self.net_ = self._make_net(self._build_module(X, target), **settings).initialize()
+            module = self._build_module(X, target)
+            self.net_ = self._make_net(module, **settings, **stopping).initialize()
+
+    def _stopping_settings(self, early_stopping):
+        """The stopping callback's settings, as ``net_`` parameters: the
+        held-out loss with ``early_stopping`` (its best weights kept), else
+        the training loss."""
+        return {
+            "callbacks__stopping__monitor": "valid_loss" if early_stopping else "train_loss",
+            "callbacks__stopping__load_best": early_stopping,
+            "callbacks__stopping__patience": self.n_iter_no_change,
+            "callbacks__stopping__threshold": self.tol,
+        }
 
     @staticmethod
-    def _rows(X, target, rows, shuffle=None):
-        """A ``TensorDataset`` of the given rows (a tensor; None: all of them)."""
-        if rows is None:
-            return TensorDataset(X, target, shuffle)
-        rows = rows.to(X.device)
-        return TensorDataset(X[rows], target[rows], shuffle)
+    def _rows(X, target, weight, rows, shuffle=None):
+        """A ``TensorDataset`` of the given rows (a tensor; None: all of
+        them), their weights scaled to mean 1 over them."""
+        if rows is not None:
+            rows = rows.to(X.device)
+            X, target = X[rows], target[rows]
+            weight = None if weight is None else weight[rows]
+        if weight is not None:
+            weight = (weight / weight.mean()).float()
+        return TensorDataset(X, target, shuffle, weight)
 
-    def _train(self, training, held_out):
-        """skorch's loop on the training rows, validating on the held-out ones.
+    def _train(self, training, held_out, epochs=None):
+        """skorch's loop on the training rows, validating on the held-out ones;
+        ``epochs``: as many (None: up to ``max_iter``, as the net is set).
 
         skorch's ``partial_fit`` swallows ``KeyboardInterrupt``, which its
         early stopping raises to end the loop. Here only that one is: a
@@ -492,30 +596,32 @@ class BasePolicy(BaseEstimator):
         net.set_params(train_split=None if held_out is None else predefined_split(held_out))
         net.notify("on_train_begin", X=training, y=None)
         try:
-            net.fit_loop(training)
+            net.fit_loop(training, epochs=epochs)
         except KeyboardInterrupt:
             stopper = dict(net.callbacks_)["stopping"]
             if stopper.misses_ < stopper.patience:
                 raise
         net.notify("on_train_end", X=training, y=None)
 
-    def _record_training(self, epochs_before):
-        """``n_iter_``, ``loss_curve_``, and scikit-learn's warning when not converged."""
+    def _record_training(self, epochs_before, incremental):
+        """``n_iter_``, ``loss_curve_``, and scikit-learn's warning when
+        ``fit`` did not converge."""
         history = self.net_.history
         self.n_iter_ = len(history)
         self.loss_curve_ = [float(v) for v in history[:, "train_loss"]]
         stopper = dict(self.net_.callbacks_)["stopping"]
-        if len(history) - epochs_before == self.max_iter and stopper.misses_ < stopper.patience:
+        if (not incremental and len(history) - epochs_before == self.max_iter
+                and stopper.misses_ < stopper.patience):
             warnings.warn(
                 f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached "
                 "and the optimization hasn't converged yet.",
                 ConvergenceWarning,
-                stacklevel=4,  # the caller of fit, past _fit_context
+                stacklevel=6,  # the caller of fit, past _fit_context
             )
 
     def _make_net(self, module, **settings):
         """The skorch net; its fit loop, callbacks and history are skorch's own."""
-        return NeuralNet(
+        return PolicyNet(
             module=module,
             criterion=self._make_criterion(),
             optimizer=torch.optim.Adam,

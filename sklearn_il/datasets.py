@@ -117,8 +117,8 @@ def load_minari(dataset_id_or_path, *, return_X_y=False, download=False):
 def _loaded(demos, return_X_y, **extra):
     """A loader's return: ``(X, y, groups)``, or a Bunch with the demonstrations and ``extra``."""
     if return_X_y:
-        return demos.X, demos.y, demos.groups
-    return Bunch(data=demos.X, target=demos.y, groups=demos.groups, demonstrations=demos, **extra)
+        return demos.observations, demos.y, demos.groups
+    return Bunch(data=demos.observations, target=demos.y, groups=demos.groups, demonstrations=demos, **extra)
 
 
 _MAKE_CONSTRAINTS = {

@@ -253,7 +253,7 @@ class DynamicsRegressor(ContinuousPolicy):
         return self.net_.module_.target_scaler(self._change(X, target)).float()
 
     def _make_criterion(self):
-        return nn.MSELoss()
+        return nn.MSELoss(reduction="none")
 
     def _callbacks(self):
         return [("spectral_norms", ConvergedSpectralNorms())]

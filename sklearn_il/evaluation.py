@@ -287,7 +287,7 @@ def compounding_error(policy, env, expert, n_episodes=10, random_state=None, max
     action_error = np.where(running, error[rows], np.nan)
     both = running & reference_running
     distance = np.where(
-        both, np.linalg.norm(learner.X[rows] - reference.X[reference_rows], axis=-1), np.nan
+        both, np.linalg.norm(learner.observations[rows] - reference.observations[reference_rows], axis=-1), np.nan
     )
     failed = ~running & reference_running
     with warnings.catch_warnings():

@@ -56,9 +56,10 @@ class HistoryStacker(TransformerMixin, BaseEstimator):
     into each row lets any policy condition on it. At an episode's start,
     where there is no past, the first observation is repeated.
 
-    ``transform`` needs the episode ids. In a Pipeline, route them with
-    ``sklearn.set_config(enable_metadata_routing=True)`` and
-    ``.set_fit_request(groups=True).set_transform_request(groups=True)``.
+    ``transform`` needs the episode ids. In a Pipeline, they are routed here
+    with ``sklearn.set_config(enable_metadata_routing=True)``: ``fit`` and
+    ``transform`` request them by default. Rows are neither added nor
+    removed, so ``sample_weight`` routed to a later policy still lines up.
     Rollouts (:func:`~sklearn_il.evaluation.rollout` and friends) keep the
     history themselves for a Pipeline that starts with this step.
 
@@ -92,6 +93,9 @@ class HistoryStacker(TransformerMixin, BaseEstimator):
     """
 
     _parameter_constraints = {"n_frames": [Interval(Integral, 0, None, closed="left")]}
+
+    __metadata_request__fit = {"groups": True}
+    __metadata_request__transform = {"groups": True}
 
     def __init__(self, n_frames=3):
         self.n_frames = n_frames

@@ -121,7 +121,7 @@ def test_bad_input_is_named(augmenter):
 
 def test_corrective_errors_name_the_problem():
     X, y, groups = episodes()
-    with pytest.raises(ValueError, match="needs `groups`.*set_fit_resample_request"):
+    with pytest.raises(ValueError, match="needs `groups`.*requests groups by default"):
         CorrectiveAugmenter(drift).fit_resample(X, y)
     with pytest.raises(ValueError, match="backtrack.*n_labels_per_point"):
         CorrectiveAugmenter(drift, method="backtrack", n_labels_per_point=3).fit_resample(X, y, groups)
@@ -159,7 +159,7 @@ def test_grid_search_routes_groups_to_the_sampler(routing, sampler):
     augmenter = (NoiseAugmenter(random_state=0) if sampler == "noise"
                  else CorrectiveAugmenter(_winding_model(), random_state=0))
     pipe = Pipeline([
-        ("augment", augmenter.set_fit_resample_request(groups=True)),
+        ("augment", augmenter),  # requests groups by default
         # The sampler adds rows, so the episode ids no longer fit the policy's rows.
         ("policy", BCRegressor(**FAST).set_fit_request(groups=False)),
     ])
@@ -190,7 +190,7 @@ def test_unrouted_groups_raise_how_to_route(routing):
         ("augment", CorrectiveAugmenter(_winding_model())),
         ("policy", BCRegressor(**FAST)),
     ])
-    with pytest.raises(ValueError, match="set_fit_resample_request\\(groups=True\\)"):
+    with pytest.raises(ValueError, match="enable_metadata_routing=True\\): the step requests groups"):
         pipe.fit(X, y)
 
 

@@ -40,7 +40,7 @@ def test_metadata_routing_delivers_groups_to_early_stopping(obstacle_data):
 
     X, y, groups = obstacle_data
     with sklearn.config_context(enable_metadata_routing=True):
-        policy = BCRegressor(early_stopping=True, **FAST).set_fit_request(groups=True)
+        policy = BCRegressor(early_stopping=True, **FAST)  # requests groups by default
         pipe = make_pipeline(StandardScaler(), policy)
         pipe.fit(X, y, groups=groups)
         assert "valid_loss" in pipe[-1].net_.history[-1]

@@ -34,7 +34,7 @@ def test_grid_search_on_dask_matches_one_process(client, obstacle_data):
     X, y, groups = obstacle_data
     with sklearn.config_context(enable_metadata_routing=True):
         def search(n_jobs):
-            policy = BCRegressor(**FAST).set_fit_request(groups=False)
+            policy = BCRegressor(**FAST)
             return GridSearchCV(
                 policy, {"hidden_layer_sizes": [(8,), (16,)], "alpha": [1e-4, 1e-2]},
                 cv=GroupKFold(2), n_jobs=n_jobs, refit=False,

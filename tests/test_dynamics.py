@@ -37,7 +37,7 @@ def test_transitions_pair_consecutive_rows_within_episodes():
 
 
 def test_transitions_needs_groups():
-    with pytest.raises(ValueError, match="needs `groups`.*set_fit_request"):
+    with pytest.raises(ValueError, match="needs `groups`.*enable_metadata_routing=True\\): the step requests"):
         transitions(np.zeros((3, 1)), np.zeros(3), None)
 
 

@@ -113,7 +113,7 @@ def test_parameters_that_must_agree_are_checked(obstacle_data):
         DiffusionBC(n_diffusion_steps=10, n_inference_steps=20, **TINY).fit(X, y)
     with pytest.raises(ValueError, match="n_action_steps=5 exceeds horizon=4"):
         DiffusionBC(horizon=4, n_action_steps=5, **TINY).fit(X, y, groups=groups)
-    with pytest.raises(ValueError, match=r"horizon=4 .* needs `groups`.*set_fit_request"):
+    with pytest.raises(ValueError, match=r"horizon=4 .* needs `groups`.*requests groups by default"):
         DiffusionBC(horizon=4, **TINY).fit(X, y)
     with pytest.raises(ValueError, match="'n_components' parameter"):
         MixtureDensityBC(n_components=0).fit(X, y)
@@ -342,7 +342,7 @@ def test_mixture_winner_takes_all_term_pulls_a_weightless_component_onto_a_mode(
     output = torch.cat([torch.tensor([0.0, -20.0]), torch.tensor([0.0, 1.5]),
                         torch.log(torch.expm1(std - 0.05))]).repeat(2, 1).requires_grad_()
     target = torch.tensor([[2.2], [-2.2]])
-    MixtureNLL(2, 1, 0.05, wta_weight)(output, target).backward()
+    MixtureNLL(2, 1, 0.05, wta_weight)(output, target).mean().backward()
     pull = -output.grad[:, 3].sum()  # towards +2.2 when positive
     if wta_weight:
         assert pull > 0.1

@@ -56,7 +56,7 @@ def test_goal_fn_picks_the_goal_features_and_labels_pass_through():
 
 def test_errors_name_the_problem():
     X, y = indexed()
-    with pytest.raises(ValueError, match="needs `groups`.*set_fit_resample_request"):
+    with pytest.raises(ValueError, match="needs `groups`.*requests groups by default"):
         HindsightRelabeler().fit_resample(X, y)
     with pytest.raises(ValueError, match="window is the horizon"):
         HindsightRelabeler("window").fit_resample(X, y, GROUPS)

@@ -36,7 +36,7 @@ def test_stacking_stays_within_episodes_and_pads_with_the_first_frame():
 
 def test_errors_name_the_problem():
     stacker = HistoryStacker(n_frames=2).fit(np.zeros((4, 2)))
-    with pytest.raises(ValueError, match="needs `groups`.*set_fit_request"):
+    with pytest.raises(ValueError, match="needs `groups`.*enable_metadata_routing=True\\): the step requests"):
         stacker.transform(np.zeros((4, 2)))
     with pytest.raises(ValueError, match="X has 3 features"):
         stacker.transform(np.zeros((4, 3)), groups=[0, 0, 1, 1])

@@ -225,8 +225,8 @@ def test_rounds_do_not_depend_on_how_many_envs_run_at_once(wrapper):
 ], ids=["BCRegressor", "SequenceBC"])
 def test_dagger_on_a_history_pipeline_routes_groups(make_policy):
     with sklearn.config_context(enable_metadata_routing=True):
-        stacker = HistoryStacker(2).set_fit_request(groups=True).set_transform_request(groups=True)
-        policy = make_policy().set_fit_request(groups=False)
+        # Both steps request the episode ids by default.
+        stacker, policy = HistoryStacker(2), make_policy()
         dagger = DAggerWrapper(make_pipeline(stacker, policy), WINDING_ROAD, EXPERT, n_iter=2,
                                n_episodes_per_iter=2, n_envs=2, random_state=0).fit()
         # The wrapper keeps the raw observations; the policy saw them stacked

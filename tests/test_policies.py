@@ -149,7 +149,7 @@ def test_warm_start_continues(obstacle_data):
     policy.fit(X, y)
     assert policy.n_iter_ > first
     clf = BCClassifier(warm_start=True, **FAST).fit(X, np.sign(y.ravel()))
-    with pytest.raises(ValueError, match="unseen in the first fit"):
+    with pytest.raises(ValueError, match="not among the classes"):
         clf.fit(X, np.full(len(X), 7.0))
 
 
@@ -190,7 +190,7 @@ def test_groups_are_checked(obstacle_data):
     split[:5] = groups[-1]  # the last episode now also owns the first rows
     with pytest.raises(ValueError, match="not contiguous|separate runs"):
         BCRegressor(**TINY).fit(X, y, groups=split)
-    with pytest.raises(ValueError, match="needs `groups`.*set_fit_request"):
+    with pytest.raises(ValueError, match="needs `groups`.*enable_metadata_routing=True\\): the step requests"):
         BCRegressor(early_stopping=True, **TINY).fit(X, y)
     with pytest.raises(ValueError, match="at least 2 episodes"):
         BCRegressor(early_stopping=True, **TINY).fit(X, y, groups=np.zeros(len(X)))

@@ -20,7 +20,15 @@ class BaseAugmenter(BaseEstimator):
     returns the original rows followed by them, ``y`` in its original shape.
     A subclass with ``_appends = False`` returns the rows to train on
     instead (they replace the original ones).
+
+    A resampler takes no ``sample_weight``: imbalanced-learn's pipeline
+    passes on only ``X`` and ``y``, so weights cannot follow its rows, and
+    weights routed past it to the policy are refused there, by name.
     """
+
+    # Episode ids reach a resampler in a pipeline with routing on, no
+    # set_fit_resample_request call needed.
+    __metadata_request__fit_resample = {"groups": True}
 
     # Set by a subclass that needs episode structure: what to name in the error.
     _groups_required_by = None
@@ -43,7 +51,7 @@ class BaseAugmenter(BaseEstimator):
         **params : dict
             ``groups``, as in :meth:`fit_resample`. Taken as ``**params``, as
             imbalanced-learn's samplers do, so that a pipeline routes
-            ``groups`` by ``set_fit_resample_request`` alone.
+            ``groups`` by the ``fit_resample`` request alone.
 
         Returns
         -------
@@ -64,9 +72,9 @@ class BaseAugmenter(BaseEstimator):
         y : array-like of shape (n_samples,) or (n_samples, n_action_dims)
             Continuous expert actions.
         groups : array-like of shape (n_samples,)
-            Episode id of each row. In a pipeline, route it with
-            ``sklearn.set_config(enable_metadata_routing=True)`` and
-            ``.set_fit_resample_request(groups=True)`` on this step.
+            Episode id of each row. In a pipeline, it is routed here with
+            ``sklearn.set_config(enable_metadata_routing=True)``; the step
+            requests it by default.
 
         Returns
         -------

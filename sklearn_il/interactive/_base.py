@@ -25,7 +25,7 @@ from .._rollout import (
     run_episodes,
 )
 from .._seeding import SeedStreams
-from .._validation import check_groups, validate_X_y
+from .._validation import check_groups, check_weights, validate_X_y
 
 
 def _delegates(method):
@@ -48,6 +48,10 @@ class InteractiveImitation(MetaEstimatorMixin, BaseEstimator):
     ``_after_refit(X, y)`` to update its state from the refitted policy and
     the round's rows.
     """
+
+    # The wrapper numbers the episodes it aggregates: it wants their ids.
+    __metadata_request__fit = {"groups": True}
+    __metadata_request__partial_fit = {"groups": True}
 
     _parameter_constraints = {
         "estimator": [HasMethods(["fit", "predict"])],
@@ -108,7 +112,7 @@ class InteractiveImitation(MetaEstimatorMixin, BaseEstimator):
 
     # The policy's own parameters are validated by its fit (nested validation).
     @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X=None, y=None, groups=None):
+    def fit(self, X=None, y=None, groups=None, sample_weight=None):
         """Start from demonstrations, then run ``n_iter`` rounds of collection.
 
         Parameters
@@ -121,12 +125,17 @@ class InteractiveImitation(MetaEstimatorMixin, BaseEstimator):
         groups : array-like of shape (n_samples,), default=None
             Episode id of each row; passed on to the policy (with the new
             episodes' ids) when its ``fit`` takes ``groups``.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weight of each given row, passed on to the policy's ``fit``; the
+            rows the rounds collect weigh 1.
 
         Returns
         -------
         self : object
         """
         self._check_params(X, y, collecting=True)
+        if X is None and sample_weight is not None:
+            raise ValueError("sample_weight was given without X.")
         streams = SeedStreams(self.random_state)
         if not self._resume(X):
             with self._unchanged_on_error():
@@ -134,10 +143,11 @@ class InteractiveImitation(MetaEstimatorMixin, BaseEstimator):
                 if X is None:
                     demos = self._run(self.expert, self.n_episodes_per_iter,
                                       streams.seed("rollout", 1))
-                    self._add_round(demos.X, demos.y, demos.groups, beta=1.0,
+                    self._add_round(demos.X, demos.y, demos.groups, None, beta=1.0,
                                     mean_return=float(demos.episode_returns().mean()), reset=True)
                 else:
-                    self._add_round(X, y, groups, beta=1.0, mean_return=np.nan, reset=True)
+                    self._add_round(X, y, groups, sample_weight, beta=1.0, mean_return=np.nan,
+                                    reset=True)
         first = len(self.history_) + 1  # the next round (past a checkpoint's)
 
         if self.n_iter >= first - 1:
@@ -154,7 +164,8 @@ class InteractiveImitation(MetaEstimatorMixin, BaseEstimator):
                 # An expert or env that fails mid-round leaves the finished rounds.
                 demos = self._run(agent, self.n_episodes_per_iter, streams.seed("rollout", iteration))
                 with self._unchanged_on_error():
-                    record = self._add_round(demos.X, agent.labels, demos.groups, beta=beta,
+                    record = self._add_round(demos.X, agent.labels, demos.groups, None,
+                                             beta=beta,
                                              mean_return=float(demos.episode_returns().mean()))
                 rounds.set_postfix(labels=record["n_labels_total"],
                                    mean_return=f"{record['mean_return']:.3g}")
@@ -208,7 +219,7 @@ class InteractiveImitation(MetaEstimatorMixin, BaseEstimator):
                             self.n_envs, self.vectorization)
 
     @_fit_context(prefer_skip_nested_validation=False)
-    def partial_fit(self, X, y, groups=None):
+    def partial_fit(self, X, y, groups=None, sample_weight=None):
         """Aggregate one round of labelled states and refit the policy.
 
         The step a human expert drives: label the states
@@ -223,6 +234,9 @@ class InteractiveImitation(MetaEstimatorMixin, BaseEstimator):
             The expert's labels for them.
         groups : array-like of shape (n_samples,), default=None
             Episode id of each row.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weight of each row (the expert's confidence in a label, say);
+            None: 1.
 
         Returns
         -------
@@ -233,8 +247,8 @@ class InteractiveImitation(MetaEstimatorMixin, BaseEstimator):
             if first:
                 self._check_params(X, y, collecting=False)
                 self._reset_state()
-            self._add_round(X, y, groups, beta=1.0 if first else 0.0, mean_return=np.nan,
-                            reset=first)
+            self._add_round(X, y, groups, sample_weight, beta=1.0 if first else 0.0,
+                            mean_return=np.nan, reset=first)
         return self
 
     def collect_states(self, n_episodes=None, *, random_state=None, as_frame=False):
@@ -282,6 +296,7 @@ class InteractiveImitation(MetaEstimatorMixin, BaseEstimator):
         self.history_ = []
         self._n_episodes = 0
         self._groups_known = True
+        self.sample_weight_ = None
         for name in ("X_", "y_", "groups_"):
             self.__dict__.pop(name, None)
 
@@ -302,10 +317,11 @@ class InteractiveImitation(MetaEstimatorMixin, BaseEstimator):
             vars(self).update(before)
             raise
 
-    def _add_round(self, X, y, groups, *, beta, mean_return, reset=False):
+    def _add_round(self, X, y, groups, sample_weight, *, beta, mean_return, reset=False):
         """Validate a round's rows, aggregate them, refit, and record the round."""
         X, y = validate_X_y(self, X, y, reset=reset, dtype=np.float64, multi_output=True)
         groups = check_groups(groups, X.shape[0])
+        weight = check_weights(sample_weight, X.shape[0])
         if self.env is not None and reset:
             self._check_env_width(X)
         # Episode ids restart at the number of episodes seen so far, so that
@@ -330,6 +346,12 @@ class InteractiveImitation(MetaEstimatorMixin, BaseEstimator):
                 )
             X, y, ids = (np.concatenate([a, b]) for a, b in
                          ((self.X_, X), (self.y_, y), (self.groups_, ids)))
+        if weight is not None or self.sample_weight_ is not None:
+            # Rows given without weights (every collected round) weigh 1.
+            earlier = np.ones(len(X) - len(round_X)) if self.sample_weight_ is None \
+                else self.sample_weight_
+            now = np.ones(len(round_X)) if weight is None else weight
+            self.sample_weight_ = np.concatenate([earlier, now])
         self.X_, self.y_, self.groups_ = X, y, ids
         self._refit()
         self._after_refit(round_X, round_y)
@@ -360,17 +382,24 @@ class InteractiveImitation(MetaEstimatorMixin, BaseEstimator):
     def _refit(self):
         # The policy gets plain arrays: the wrapper keeps the feature names
         # and checks them, so rollouts (arrays) hit the policy's fast path.
-        if not self._groups_known:
-            self.estimator_.fit(self.X_, self.y_)
-        elif _routing_enabled():
-            # scikit-learn's metadata routing: groups go wherever the
-            # estimator (or a Pipeline's step) requested them.
-            routed = process_routing(self, "fit", groups=self.groups_)
+        metadata = {"groups": self.groups_} if self._groups_known else {}
+        if self.sample_weight_ is not None:
+            metadata["sample_weight"] = self.sample_weight_
+        if _routing_enabled():
+            # scikit-learn's metadata routing: groups and weights go wherever
+            # the estimator (or a Pipeline's step) requested them.
+            routed = process_routing(self, "fit", **metadata)
             self.estimator_.fit(self.X_, self.y_, **routed.estimator.fit)
-        elif "groups" in inspect.signature(self.estimator_.fit).parameters:
-            self.estimator_.fit(self.X_, self.y_, groups=self.groups_)
-        else:
-            self.estimator_.fit(self.X_, self.y_)
+            return
+        accepted = inspect.signature(self.estimator_.fit).parameters
+        if "sample_weight" in metadata and "sample_weight" not in accepted:
+            raise ValueError(
+                f"sample_weight was given but {type(self.estimator_).__name__}.fit takes "
+                "none; for a Pipeline, enable metadata routing and request it on the "
+                "policy with .set_fit_request(sample_weight=True)."
+            )
+        self.estimator_.fit(self.X_, self.y_,
+                            **{k: v for k, v in metadata.items() if k in accepted})
 
     def get_metadata_routing(self):
         """How ``groups`` reach the policy's ``fit`` under metadata routing.
@@ -379,7 +408,8 @@ class InteractiveImitation(MetaEstimatorMixin, BaseEstimator):
         -------
         routing : MetadataRouter
             ``fit`` and ``partial_fit`` route to the estimator's ``fit``;
-            the wrapper itself uses ``groups`` (episode ids) too.
+            the wrapper itself uses ``groups`` (episode ids, requested by
+            default) and ``sample_weight`` too.
         """
         return (
             MetadataRouter(owner=type(self).__name__)

@@ -91,7 +91,8 @@ class SumCrossEntropy(nn.Module):
     """Cross-entropy of each dimension's bin, summed over dimensions."""
 
     def forward(self, output, target):
-        return sum(nn.functional.cross_entropy(logits, target[:, k]) for k, logits in enumerate(output))
+        return sum(nn.functional.cross_entropy(logits, target[:, k], reduction="none")
+                   for k, logits in enumerate(output))
 
 
 @fill_doc

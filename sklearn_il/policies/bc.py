@@ -3,13 +3,15 @@
 import numpy as np
 import torch
 import torch.nn.functional as F
-from sklearn.base import ClassifierMixin
+from sklearn.base import ClassifierMixin, _fit_context
 from sklearn.utils._available_if import available_if
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import column_or_1d
 from torch import nn
 
 from .._nn import MLPPolicy, gaussian_log_prob
+from .._validation import naming
 from ..base import BasePolicy, ContinuousPolicy, as_numpy, fill_doc
 
 # robomimic's floor on the standard deviation of its Gaussian head.
@@ -26,7 +28,7 @@ class GaussianNLL(nn.Module):
     """Negative log-likelihood of the target under the predicted Gaussian."""
 
     def forward(self, output, target):
-        return -gaussian_log_prob(target, *_gaussian(output)).mean()
+        return -gaussian_log_prob(target, *_gaussian(output))
 
 
 class GaussianPolicy(ContinuousPolicy):
@@ -57,7 +59,7 @@ class GaussianPolicy(ContinuousPolicy):
         )
 
     def _make_criterion(self):
-        return GaussianNLL() if self._learns_std else nn.MSELoss()
+        return GaussianNLL() if self._learns_std else nn.MSELoss(reduction="none")
 
     def _mean_std(self, output):
         """Standardised mean and standard deviation (None without a learned one)."""
@@ -288,19 +290,66 @@ class BCClassifier(ClassifierMixin, BasePolicy):
     array(['left', 'right'], dtype='<U5')
     """
 
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, groups=None, sample_weight=None, classes=None):
+        """Train for one pass (epoch) over the given rows.
+
+        As :meth:`BCRegressor.partial_fit`; the first call also needs every
+        label the policy will see, as ``classes``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Observations.
+        y : array-like of shape (n_samples,)
+            Expert action labels, each one of ``classes``.
+        groups : array-like of shape (n_samples,), default=None
+            Episode id of each row.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weight of each row, as in :meth:`fit`.
+        classes : array-like of shape (n_classes,), default=None
+            All the action labels; required on the first call, and if given
+            later, the same labels.
+
+        Returns
+        -------
+        self : object
+            The policy, trained one more epoch.
+        """
+        first = not hasattr(self, "net_")
+        if classes is not None:
+            with naming("classes"):
+                classes = np.unique(column_or_1d(classes))
+                check_classification_targets(classes)
+        if first and classes is None:
+            raise ValueError("classes must be passed on the first call to partial_fit.")
+        if not first and classes is not None and not np.array_equal(classes, self.classes_):
+            raise ValueError(f"classes={classes.tolist()} differs from the classes "
+                             f"{self.classes_.tolist()} of the first call.")
+        self._declared_classes = classes
+        try:
+            self._restoring_on_failure(not first, X, y, groups, sample_weight, incremental=True)
+        finally:
+            self.__dict__.pop("_declared_classes", None)
+        return self
+
     def _encode_target(self, y, reset, groups=None):
         check_classification_targets(y)
-        if reset:
+        # partial_fit's first call declares the classes; fit takes y's.
+        declared = self.__dict__.get("_declared_classes")
+        if reset and declared is None:
             self.classes_, codes = np.unique(y, return_inverse=True)
-        else:
-            unknown = np.setdiff1d(y, self.classes_)
-            if unknown.size:
-                raise ValueError(
-                    f"y contains labels {unknown.tolist()} unseen in the first fit; "
-                    f"warm_start keeps the classes {self.classes_.tolist()}."
-                )
-            codes = np.searchsorted(self.classes_, y)
-        return torch.from_numpy(codes.astype(np.int64).ravel())  # astype copies: writable
+            return torch.from_numpy(codes.astype(np.int64).ravel())  # astype copies: writable
+        if reset:
+            self.classes_ = declared
+        unknown = np.setdiff1d(y, self.classes_)
+        if unknown.size:
+            raise ValueError(
+                f"y contains labels {unknown.tolist()} that are not among the classes "
+                f"{self.classes_.tolist()} of the first fit (or of partial_fit's classes)."
+            )
+        codes = np.searchsorted(self.classes_, y)
+        return torch.from_numpy(codes.astype(np.int64).ravel())
 
     def _build_module(self, X=None, y=None):
         return MLPPolicy(
@@ -308,7 +357,7 @@ class BCClassifier(ClassifierMixin, BasePolicy):
         )
 
     def _make_criterion(self):
-        return nn.CrossEntropyLoss()
+        return nn.CrossEntropyLoss(reduction="none")
 
     def predict(self, X):
         """Predict the most probable action for each observation.

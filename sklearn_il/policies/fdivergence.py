@@ -53,6 +53,10 @@ class FDivergenceBC(GaussianPolicy):
     With ``divergence="reverse_kl"`` (mode seeking) a unimodal policy commits
     to one of the expert's modes in each state instead of averaging them.
 
+    ``partial_fit`` trains the maximum-likelihood phase one epoch a call; the
+    game runs in ``fit`` only, its learning rates falling to 0 over a known
+    number of steps, which incremental training does not have.
+
     Parameters
     ----------
     divergence : {"reverse_kl", "js"}, default="reverse_kl"
@@ -203,8 +207,9 @@ class FDivergenceBC(GaussianPolicy):
         super()._check_params(X, y)
         layer_sizes(self.critic_hidden_layer_sizes, "critic_hidden_layer_sizes")
 
-    def _after_training(self, X, target, seed):
-        """The f-GAN game, from the maximum-likelihood fit, on the training rows.
+    def _after_training(self, X, target, weight, seed):
+        """The f-GAN game, from the maximum-likelihood fit, on the training rows
+        (drawn in proportion to their weights).
 
         f-GAN's single-step method: one forward and backward pass of the
         bound per step updates both players, the critic up its gradient and
@@ -235,7 +240,12 @@ class FDivergenceBC(GaussianPolicy):
             ]
             module.train()
             for step in range(self.n_adversarial_steps):
-                rows = torch.randint(len(obs), (self.adversarial_batch_size,), device=X.device)
+                if weight is None:
+                    rows = torch.randint(len(obs), (self.adversarial_batch_size,),
+                                         device=X.device)
+                else:
+                    rows = torch.multinomial(weight, self.adversarial_batch_size,
+                                             replacement=True)
                 s, a_expert = obs[rows], target[rows]
                 mean, std = _gaussian(module.body(s))
                 a_policy = mean + std * torch.randn_like(mean)  # reparameterised draw

@@ -111,8 +111,8 @@ class InfoNCELoss(nn.Module):
 
     def forward(self, output, target):
         logits, penalty = output
-        return nn.functional.cross_entropy(logits, torch.zeros(len(logits), dtype=torch.long,
-                                                               device=logits.device)) + penalty
+        expert = torch.zeros(len(logits), dtype=torch.long, device=logits.device)
+        return nn.functional.cross_entropy(logits, expert, reduction="none") + penalty
 
 
 @fill_doc

@@ -79,8 +79,9 @@ class ELBOLoss(nn.Module):
 
     def forward(self, output, target):
         reconstruction, mean, log_var = output
-        kl = -0.5 * (1 + log_var - mean**2 - log_var.exp()).sum(-1).mean()
-        return nn.functional.mse_loss(reconstruction, target) + self.kl_weight * kl
+        kl = -0.5 * (1 + log_var - mean**2 - log_var.exp()).sum(-1)
+        error = nn.functional.mse_loss(reconstruction, target, reduction="none").mean(-1)
+        return error + self.kl_weight * kl
 
 
 @fill_doc

@@ -46,10 +46,10 @@ class MixtureNLL(nn.Module):
 
     def forward(self, output, target):
         log_weight, mean, std = _split(output, *self.split)
-        loss = -_log_prob(target, log_weight, mean, std).mean()
+        loss = -_log_prob(target, log_weight, mean, std)
         if self.wta_weight:
             nearest = ((target.unsqueeze(-2) - mean) ** 2).mean(-1).min(-1).values
-            loss = loss + self.wta_weight * nearest.mean()
+            loss = loss + self.wta_weight * nearest
         return loss
 
 
