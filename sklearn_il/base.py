@@ -487,8 +487,8 @@ class BasePolicy(BaseEstimator):
             if name in built and not _same(value, built[name]):
                 raise ValueError(
                     f"{name}={value!r} differs from the {built[name]!r} the network was "
-                    f"built with; warm_start=True keeps the network, so set {name} back, "
-                    "or fit with warm_start=False to build a new one."
+                    f"built with; warm_start=True and partial_fit continue that network, "
+                    f"so set {name} back, or fit with warm_start=False to build a new one."
                 )
 
     def _check_finite_weights(self):
@@ -537,9 +537,11 @@ class BasePolicy(BaseEstimator):
     def _initialize_net(self, X, target, batch_size, warm, incremental, early_stopping):
         """Make ``net_``; on a warm start refresh its settings and, unless
         the call is incremental (``partial_fit`` keeps Adam's state), its
-        optimizer, as scikit-learn's ``warm_start`` does."""
+        optimizer, as scikit-learn's ``warm_start`` does. A loaded policy's
+        optimizer has no state (files keep the weights only): it is set up
+        afresh."""
         stopping = self._stopping_settings(early_stopping)
-        if warm and incremental:
+        if warm and incremental and self.net_.optimizer_.state:
             self.net_.set_params(batch_size=batch_size, **stopping)
             return
         settings = dict(

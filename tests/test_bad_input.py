@@ -94,8 +94,15 @@ def target(name):
     return LABELS if name == "BCClassifier" else Y
 
 
-def fit(name, X=X, y=None, groups=GROUPS, **params):
-    return make(name, **params).fit(X, target(name) if y is None else y, groups=groups)
+def fit(name, X=X, y=None, groups=GROUPS, sample_weight=None, **params):
+    return make(name, **params).fit(X, target(name) if y is None else y, groups=groups,
+                                    sample_weight=sample_weight)
+
+
+def partial_fit(name, X=X, y=None, **params):
+    policy = make(name, **params)
+    extra = {"classes": np.unique(LABELS)} if name == "BCClassifier" else {}
+    return policy.partial_fit(X, target(name) if y is None else y, groups=GROUPS, **extra)
 
 
 _fitted = {}
@@ -146,6 +153,17 @@ FIT_CASES = [
      r"early_stopping.*2 episodes"),
     ("diverging learning rate", lambda n: fit(n, learning_rate_init=1e30, max_iter=20),
      r"diverged.*learning_rate_init"),
+    ("sample_weight rows", lambda n: fit(n, sample_weight=np.ones(39)),
+     r"sample_weight.shape == \(39,\), expected \(40,\)"),
+    ("sample_weight NaN", lambda n: fit(n, sample_weight=with_value(np.ones(40), 0, np.nan)),
+     r"sample_weight.*NaN"),
+    ("sample_weight negative", lambda n: fit(n, sample_weight=with_value(np.ones(40), 0, -1)),
+     r"Negative.*sample_weight"),
+    ("sample_weight all zero", lambda n: fit(n, sample_weight=np.zeros(40)),
+     r"sample_weight.*non-zero"),
+    ("partial_fit X NaN", lambda n: partial_fit(n, X=with_value(X, (0, 0), np.nan)), r"X.*NaN"),
+    ("partial_fit y rows", lambda n: partial_fit(n, y=target(n)[:-1]),
+     r"y.*39.*40|X.*40.*39|inconsistent"),
 ]
 
 PREDICT_CASES = [
@@ -199,6 +217,7 @@ def test_warm_start_refuses_a_changed_structure(name):
     built = policy.get_params()[param]
     policy.set_params(**{param: value})
     _check(lambda: policy.fit(X, target(name), groups=GROUPS), rf"{param}.*warm_start")
+    _check(lambda: policy.partial_fit(X, target(name), groups=GROUPS), rf"{param}.*partial_fit")
     np.testing.assert_array_equal(policy.set_params(**{param: built}).predict(X[:4]), before)
 
 

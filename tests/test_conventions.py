@@ -346,3 +346,23 @@ def test_names_from_a_dataframe_reach_the_policy_and_its_rollouts():
         evaluate_policy(policy, OBSTACLE, n_episodes=2, random_state=0)
     assert isinstance(make_obstacle(n_episodes=1, return_X_y=False).demonstrations.X,
                       np.ndarray)
+
+
+def test_partial_fit_is_reproducible_and_round_trips(obstacle_data, tmp_path):
+    from sklearn_il.io import dump, load
+
+    X, y, groups = obstacle_data
+    weight = np.linspace(0.1, 1.0, len(X))
+    runs = []
+    for _ in range(2):
+        policy = BCRegressor(**TINY)
+        for _ in range(3):
+            policy.partial_fit(X, y, sample_weight=weight)
+        runs.append(policy)
+    np.testing.assert_array_equal(runs[0].predict(X), runs[1].predict(X))
+    # A loaded policy continues from its weights, with a new optimizer set
+    # up as fit sets it (the file keeps no optimizer state).
+    dump(runs[0], tmp_path / "policy.skil")
+    loaded = load(tmp_path / "policy.skil").partial_fit(X, y)
+    assert loaded.n_iter_ == 4 and loaded.loss_curve_[:3] == runs[0].loss_curve_
+    assert loaded.net_.optimizer_.param_groups[0]["lr"] == TINY.get("learning_rate_init", 1e-3)
