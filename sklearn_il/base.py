@@ -383,7 +383,8 @@ class BasePolicy(BaseEstimator):
         sample_weight : array-like of shape (n_samples,), default=None
             Weight of each row: it scales the row's term in the training
             loss and in the early-stopping validation loss. Rows of weight 0
-            are left out. None: every row weighs 1.
+            are left out, also from the observations' and actions' scaling,
+            which the other rows set unweighted. None: every row weighs 1.
 
         Returns
         -------
