@@ -18,6 +18,7 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
     "numpydoc",
+    "sphinx.ext.intersphinx",
     "sphinx_gallery.gen_gallery",
 ]
 autosummary_generate = True
@@ -27,6 +28,58 @@ autosummary_generate = True
 autodoc_inherit_docstrings = False
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
+
+# Other projects' names link to their sites, from inventories kept in the
+# repository (docs/_intersphinx/README.md says where each came from): the
+# build reads no network.
+_INVENTORIES = {
+    "python": "https://docs.python.org/3/",
+    "numpy": "https://numpy.org/doc/stable/",
+    "sklearn": "https://scikit-learn.org/stable/",
+    "imblearn": "https://imbalanced-learn.org/stable/",
+    "torch": "https://docs.pytorch.org/docs/stable/",
+    "gymnasium": "https://gymnasium.farama.org/",
+    "pandas": "https://pandas.pydata.org/docs/",
+    "joblib": "https://joblib.readthedocs.io/en/stable/",
+    "matplotlib": "https://matplotlib.org/stable/",
+}
+intersphinx_mapping = {
+    name: (url, os.path.join(os.path.dirname(__file__), "_intersphinx", f"{name}-objects.inv"))
+    for name, url in _INVENTORIES.items()
+}
+# Types in numpydoc's Parameters and Returns sections become links.
+numpydoc_xref_param_type = True
+numpydoc_xref_aliases = {
+    "ndarray": "numpy.ndarray",
+    "array-like": ":term:`array-like <sklearn:array-like>`",
+    "DataFrame": "pandas.DataFrame",
+    "Pipeline": "sklearn.pipeline.Pipeline",
+    "GridSearchCV": "sklearn.model_selection.GridSearchCV",
+    "GroupKFold": "sklearn.model_selection.GroupKFold",
+    "Bunch": "sklearn.utils.Bunch",
+    "RandomState": "numpy.random.RandomState",
+    "gymnasium.Env": "gymnasium.Env",
+    "Env": "gymnasium.Env",
+    "VectorEnv": "gymnasium.vector.VectorEnv",
+    "nn.Module": "torch.nn.Module",
+    "torch.device": "torch.device",
+    "Axes": "matplotlib.axes.Axes",
+    "Figure": "matplotlib.figure.Figure",
+    "Demonstrations": "sklearn_il.datasets.Demonstrations",
+    "MLPRegressor": "sklearn.neural_network.MLPRegressor",
+    "MLPClassifier": "sklearn.neural_network.MLPClassifier",
+    "GroupShuffleSplit": "sklearn.model_selection.GroupShuffleSplit",
+    "imblearn.pipeline.Pipeline": "imblearn.pipeline.Pipeline",
+    "torch.nn.Module": "torch.nn.Module",
+    "skorch.NeuralNet": "skorch.NeuralNet",
+}
+numpydoc_xref_ignore = {
+    "of", "shape", "default", "or", "and", "optional", "the", "n_samples", "n_features",
+    "n_outputs", "n_action_dims", "n_steps", "n_episodes", "n_rows", "n_classes", "n_layers",
+    "n_features_in_", "n_features_out", "estimator", "callable", "object", "instance", "in",
+    "with", "a", "an", "None", "path-like", "str", "int", "float", "bool", "dict", "list",
+    "tuple", "function", "file-like", "scalar", "positive", "non-negative",
+}
 
 sphinx_gallery_conf = {
     "examples_dirs": "../examples",
@@ -54,5 +107,22 @@ def _scikit_learn_labels_as_text(app, what, name, obj, options, lines):
         lines[:] = [re.sub(r":ref:`([^`<]+?)\s*(?:<[^`>]+>)?`", r"\1", line) for line in lines]
 
 
+# Names other projects document, written as literals in docstrings
+# (``GridSearchCV``): the API pages link them to those projects' pages.
+_LINKED_LITERALS = {
+    name: target for name, target in numpydoc_xref_aliases.items()
+    if name[0].isupper() or "." in name
+}
+
+
+def _link_other_projects_names(app, what, name, obj, options, lines):
+    # A call keeps its arguments in the link's text: ``GroupKFold(5)``.
+    pattern = re.compile(r"``(%s)(\([^`]*\))?``" % "|".join(map(re.escape, sorted(
+        _LINKED_LITERALS, key=len, reverse=True))))
+    lines[:] = [pattern.sub(lambda m: f":obj:`{m[1]}{m[2] or ''} <{_LINKED_LITERALS[m[1]]}>`",
+                            line) for line in lines]
+
+
 def setup(app):
     app.connect("autodoc-process-docstring", _scikit_learn_labels_as_text)
+    app.connect("autodoc-process-docstring", _link_other_projects_names)

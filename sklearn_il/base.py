@@ -208,9 +208,10 @@ _TRAINING_PARAMETERS = """hidden_layer_sizes : array-like of shape (n_layers,), 
     tol : float, default={tol}
         Minimum improvement of the monitored loss that counts as progress.
     early_stopping : bool, default=False
-        Hold out ``validation_fraction`` of the episodes (needs ``groups``)
-        and stop when their loss stops improving; the best weights are kept.
-        Otherwise stop when the training loss stops improving.
+        Hold out ``validation_fraction`` of the episodes (needs ``groups``;
+        a ``GroupShuffleSplit``) and stop when their loss stops improving;
+        the best weights are kept. Otherwise stop when the training loss
+        stops improving.
     validation_fraction : float, default={validation_fraction}
         Fraction of episodes held out with ``early_stopping``.
     n_iter_no_change : int, default={n_iter_no_change}
@@ -223,7 +224,8 @@ _TRAINING_PARAMETERS = """hidden_layer_sizes : array-like of shape (n_layers,), 
     verbose : int, default=0
         Print skorch's epoch table when positive.
     device : str or torch.device, default="cpu"
-        Where the network trains and predicts, e.g. ``"cuda"``."""
+        Where the network (a ``torch.nn.Module``) trains and predicts,
+        e.g. ``"cuda"``."""
 
 
 def fill_doc(cls):
@@ -378,8 +380,9 @@ class BasePolicy(BaseEstimator):
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Expert actions.
         groups : array-like of shape (n_samples,), default=None
-            Episode id of each row; rows of an episode are contiguous. Needed
-            with ``early_stopping=True``, which holds out whole episodes.
+            Episode id of each row, as ``GroupKFold`` takes them; rows of an
+            episode are contiguous. Needed with ``early_stopping=True``,
+            which holds out whole episodes.
         sample_weight : array-like of shape (n_samples,), default=None
             Weight of each row: it scales the row's term in the training
             loss and in the early-stopping validation loss. Rows of weight 0
