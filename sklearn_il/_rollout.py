@@ -16,7 +16,7 @@ from ._seeding import SeedStreams
 from ._validation import all_finite
 from .preprocessing import _stacked
 
-# Envs stepped together by default (measured: see evaluation.rollout's n_envs).
+# Envs stepped together by default (measured: see evaluation.rollout's Notes).
 N_ENVS = 8
 
 

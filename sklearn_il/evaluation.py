@@ -51,11 +51,8 @@ def rollout(policy, env, n_episodes=1, random_state=None, max_episode_steps=None
         ``random_state`` and the agent's per-episode state starts with it.
         gymnasium steps all of a VectorEnv's envs together: near the end,
         an env with no episode left steps an idle action (zeros, clipped;
-        the first label) whose results are dropped.
-        The default, measured on 2 cores (Pendulum-v1, 20 episodes; the
-        obstacle, 50): ``BCRegressor`` steps 2.1x (Pendulum) and 1.9x
-        (obstacle) faster at 8 envs than at 1, as fast as at 16;
-        ``DiffusionBC`` 4.4x and 4.5x, within 10 and 20 percent of 16.
+        the first label) whose results are dropped. 8 stepped about twice
+        as fast as 1, and nearly as fast as 16 (see Notes).
     vectorization : {"sync", "async"}, default="sync"
         gymnasium's ``SyncVectorEnv`` (the envs step one after another in
         this process) or ``AsyncVectorEnv`` (each env in a worker process:
@@ -67,6 +64,13 @@ def rollout(policy, env, n_episodes=1, random_state=None, max_episode_steps=None
     Returns
     -------
     trajectories : Demonstrations
+
+    Notes
+    -----
+    ``n_envs=8``, measured on 2 cores (Pendulum-v1, 20 episodes; the
+    obstacle, 50): ``BCRegressor`` steps 2.1x (Pendulum) and 1.9x
+    (obstacle) faster at 8 envs than at 1, as fast as at 16;
+    ``DiffusionBC`` 4.4x and 4.5x, within 10 and 20 percent of 16.
 
     Examples
     --------

@@ -263,14 +263,8 @@ class DiffusionBC(ContinuousPolicy):
     horizon : int, default=1
         Actions predicted per call. Above 1, ``fit`` needs ``groups``: a
         chunk stops at its episode's end (the last action repeats). A chunk
-        takes more epochs to learn than one action: with ``horizon=8``
-        (obstacle and gates, 50 demonstrations, 5 seeds, re-planning every
-        step) the defaults ``max_iter=500, n_iter_no_change=50`` stopped
-        after 260 to 500 epochs, with success 0.80 and 0.40: most chunks
-        denoised at the gates' start eased off full action before the
-        expert's six steps of it (seed 0: 27 of 400 draws held it that
-        long). ``max_iter=2000, n_iter_no_change=300`` gave 1.00 and 0.90
-        (159 of 400), in four times the fitting time.
+        takes more epochs to learn than one action: give it a larger
+        ``max_iter`` and ``n_iter_no_change`` (see Notes).
     n_action_steps : int or None, default=None
         Actions of each chunk the rollout tools execute before the next
         prediction; ``None`` executes the whole chunk. At most ``horizon``.
@@ -280,13 +274,8 @@ class DiffusionBC(ContinuousPolicy):
         ``horizon`` chunks predicted for it, weighted ``exp(-m * i)`` for the
         ``i``-th oldest (Zhao et al., 2023, who use ``m=0.01``; larger ``m``
         favours older predictions). ``None`` executes ``n_action_steps``
-        actions per chunk. ``n_action_steps`` must then be None or 1.
-        Measured in ``benchmarks/bench_chunking.py`` (``horizon=8``, 5
-        seeds): on the obstacle every mode succeeded (1.00) and ensembling
-        moved least from step to step (mean ``|a_t - a_{t-1}|`` 0.100,
-        against 0.103 to 0.110); on the gates it succeeded in 0.74 against
-        1.00 for ``n_action_steps=4``, as chunks predicted after the first
-        step eased off early and were averaged in. Off by default.
+        actions per chunk. ``n_action_steps`` must then be None or 1. Off
+        by default: it failed more often on the gates (see Notes).
     %(training_parameters)s
 
     Attributes
@@ -312,6 +301,21 @@ class DiffusionBC(ContinuousPolicy):
 
     Notes
     -----
+    ``horizon=8`` (obstacle and gates, 50 demonstrations, 5 seeds,
+    re-planning every step): the defaults ``max_iter=500,
+    n_iter_no_change=50`` stopped after 260 to 500 epochs, with success
+    0.80 and 0.40: most chunks denoised at the gates' start eased off full
+    action before the expert's six steps of it (seed 0: 27 of 400 draws
+    held it that long). ``max_iter=2000, n_iter_no_change=300`` gave 1.00
+    and 0.90 (159 of 400), in four times the fitting time.
+
+    ``temporal_ensemble_coeff``, measured in ``benchmarks/bench_chunking.py``
+    (``horizon=8``, 5 seeds): on the obstacle every mode succeeded (1.00)
+    and ensembling moved least from step to step (mean ``|a_t - a_{t-1}|``
+    0.100, against 0.103 to 0.110); on the gates it succeeded in 0.74
+    against 1.00 for ``n_action_steps=4``, as chunks predicted after the
+    first step eased off early and were averaged in.
+
     The loss is an average over random noise levels, so it is noisy from
     epoch to epoch; hence the longer default patience,
     ``n_iter_no_change=50``, and ``max_iter=500``: with 200 epochs one

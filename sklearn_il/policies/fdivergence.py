@@ -86,20 +86,13 @@ class FDivergenceBC(GaussianPolicy):
         spread over both modes instead of choosing one); an unbounded
         critic makes the exponential in the KL objectives diverge.
     adversarial_batch_size : int, default=512
-        Rows drawn (with replacement) for each adversarial step. Measured
-        on the obstacle over 30 seeds with the other defaults: 512 commits
-        on all 30 at about 1.25 times the game's cost with 200 rows (the
-        warm start's minibatch), which commits on 27; 200 rows with a
-        doubled learning rate, on 27 as well. Few states in a minibatch of
-        200 are where the modes part, and the policy's move to one side
-        there is slow and noisy.
+        Rows drawn (with replacement) for each adversarial step. Few states
+        in a minibatch of 200 are where the modes part; 512 committed to a
+        side on every seed where 200 did not (see Notes).
     critic_hidden_layer_sizes : array-like of shape (n_layers,), default=(64, 64)
         Width of the discriminator's hidden layers. Its passes are most of
-        the game's cost. With the defaults, ``benchmarks/bench_fdivergence.py``
-        measures success 1.00 on all 10 seeds of the obstacle in 6.5 times
-        the Gaussian BC's fit time. With 200-row minibatches a 128-wide
-        critic committed no more often than a 64-wide one, and a 256-wide
-        critic took over 30 times the BC fit.
+        the game's cost; a wider critic cost more and committed no more
+        often (see Notes).
     %(training_parameters)s
 
     Attributes
@@ -123,6 +116,19 @@ class FDivergenceBC(GaussianPolicy):
 
     Notes
     -----
+    With the defaults, ``benchmarks/bench_fdivergence.py`` measures success
+    1.00 on all 10 seeds of the obstacle in 6.5 times the Gaussian BC's fit
+    time. With 200-row minibatches a 128-wide critic committed no more
+    often than a 64-wide one, and a 256-wide critic took over 30 times the
+    BC fit.
+
+    ``adversarial_batch_size``, measured on the obstacle over 30 seeds with
+    the other defaults: 512 commits on all 30 at about 1.25 times the
+    game's cost with 200 rows (the warm start's minibatch), which commits
+    on 27; 200 rows with a doubled learning rate, on 27 as well. The
+    policy's move to one side where the modes part is slow and noisy when
+    few rows of a minibatch are there.
+
     Ke, Choudhury, Barnes, Sun, Lee and Srinivasa, "Imitation learning as
     f-divergence minimization", 2019; Nowozin, Cseke and Tomioka, "f-GAN", 2016.
 

@@ -157,30 +157,20 @@ class ImplicitBC(ContinuousPolicy):
     ----------
     n_counter_examples : int, default=16
         Uniform counter-examples per training row. IBC's reference code
-        uses 256 (its PyTorch port too). Measured on the particle task
-        (``make_particle``, 50 demonstrations, seed 0, success of
-        ``predict`` over 50 episodes, 256 candidates, patience 50, no
-        gradient penalty): 0.70
-        with 16 in 96 s of fitting, 0.54 with 64 in 283 s.
+        uses 256 (its PyTorch port too); 16 did better than 64 at a third
+        of the cost (see Notes).
     gradient_penalty : float, default=0.0
         Weight of IBC's gradient penalty, ``max(0, |dE/da|_inf - 1)**2``
         averaged over the counter-examples, with actions in units of the
         range's half-width (IBC uses weight 1, margin 1, with its Langevin
-        variant); 0 turns it off. It costs a second backward pass. On the
-        particle task (``benchmarks/bench_multimodal.py``, DFO inference,
-        5 seeds) weight 1 gave 0.43 ± 0.30 success, and 0.60 ± 0.37 in an
-        earlier run of the same protocol (seeds 0.94, 0.88, 0.12, 0.86 and
-        0.18: some fits better, some failed), against 0.46 ± 0.08 without
-        it, at 2.2 times the time per epoch. Off by default: no gain that
-        five seeds can tell, and the steadier result without it.
+        variant); 0 turns it off. It costs a second backward pass. Off by
+        default: no gain that five seeds can tell, and a steadier result
+        without it (see Notes).
     n_candidates : int, default=256
         Candidates per row in the derivative-free optimiser. IBC's
         reference uses 16,384 (2**14); acting costs ``n_dfo_iter + 1``
-        energy evaluations of every candidate. On the particle task (seed
-        0, 200 epochs, patience 10, no gradient penalty): 0.48 with 64
-        counter-examples and 1,024 candidates, 0.40 with 16 and 256, at a
-        quarter of the cost; 16 and 256 gave 1.00 on the offset obstacle
-        and the gates (3 seeds each).
+        energy evaluations of every candidate; 256 cost a quarter of 1,024
+        for a small loss on the particle task (see Notes).
     n_dfo_iter : int, default=3
         Resampling iterations of the optimiser (IBC: 3).
     dfo_noise : float, default=0.33
@@ -196,11 +186,8 @@ class ImplicitBC(ContinuousPolicy):
         reference sampler), then the candidate of lowest energy. Training
         is the same for both (IBC's Langevin variant also draws its
         counter-examples by Langevin sampling, at many times the cost).
-        On the particle task (``benchmarks/bench_multimodal.py``, 5
-        seeds, energies trained with ``gradient_penalty=1``): 0.43 ± 0.27
-        success with Langevin, 0.43 ± 0.30 with DFO, whose one-row
-        ``predict`` was 26 times faster (1.6 ms against 41 ms); hence the
-        default.
+        DFO is the default: as successful, and 26 times faster to act
+        (see Notes).
     n_langevin_iter : int, default=50
         Steps of the Langevin sampler; used with ``inference="langevin"``.
     %(training_parameters)s
@@ -229,6 +216,26 @@ class ImplicitBC(ContinuousPolicy):
 
     Notes
     -----
+    The defaults, measured on the particle task (``make_particle``, 50
+    demonstrations, success of ``predict`` over 50 episodes):
+
+    - ``n_counter_examples`` (seed 0, 256 candidates, patience 50, no
+      gradient penalty): 0.70 with 16 in 96 s of fitting, 0.54 with 64 in
+      283 s.
+    - ``n_candidates`` (seed 0, 200 epochs, patience 10, no gradient
+      penalty): 0.48 with 64 counter-examples and 1,024 candidates, 0.40
+      with 16 and 256, at a quarter of the cost; 16 and 256 gave 1.00 on
+      the offset obstacle and the gates (3 seeds each).
+    - ``gradient_penalty`` (``benchmarks/bench_multimodal.py``, DFO
+      inference, 5 seeds): weight 1 gave 0.43 ± 0.30 success, and 0.60 ±
+      0.37 in an earlier run of the same protocol (seeds 0.94, 0.88, 0.12,
+      0.86 and 0.18: some fits better, some failed), against 0.46 ± 0.08
+      without it, at 2.2 times the time per epoch.
+    - ``inference`` (same benchmark, energies trained with
+      ``gradient_penalty=1``): 0.43 ± 0.27 success with Langevin, 0.43 ±
+      0.30 with DFO, whose one-row ``predict`` was 26 times faster (1.6 ms
+      against 41 ms).
+
     Florence, Lynch, Zeng, Ramirez, Wahid, Downs, Wong, Lee, Mordatch and
     Tompson, "Implicit behavioral cloning", CoRL 2021.
 

@@ -120,17 +120,11 @@ class LatentBC(ContinuousPolicy):
     latent_dim : int, default=2
         Size of the latent. robomimic uses 14 (about twice its 7-D
         actions); the latent here only has to say which mode the expert
-        chose. Measured before the decoder was squashed, with
-        ``kl_weight=0.1`` (success of ``predict``, 50 episodes per seed, 10
-        seeds): on the offset obstacle 0.95 at 2 and 0.94 at 1. The former
-        defaults (14, ``kl_weight`` 1) gave coin obstacle 0.94, offset
-        obstacle 0.81, gates 1.00; today's give 1.00, 0.99 and 1.00.
+        chose (see Notes).
     kl_weight : float, default=0.1
-        Weight of the KL term (robomimic: 1; ACT: 10). Measured before the
-        squashing, on the offset obstacle, with ``latent_dim=14``: 0.81 at
-        1, 0.88 at 0.1, 0.64 at 0.01; with ``latent_dim=2``: 0.84 at 1,
-        0.95 at 0.3 and at 0.1. A small weight lets the latent carry the
-        expert's choice of mode where the observation barely shows it.
+        Weight of the KL term (robomimic: 1; ACT: 10). A small weight lets
+        the latent carry the expert's choice of mode where the observation
+        barely shows it (see Notes).
     %(training_parameters)s
 
     Attributes
@@ -156,6 +150,17 @@ class LatentBC(ContinuousPolicy):
 
     Notes
     -----
+    The defaults, measured by the success of ``predict`` (50 episodes per
+    seed, 10 seeds), before the decoder was squashed:
+
+    - ``latent_dim``, with ``kl_weight=0.1``: on the offset obstacle 0.95
+      at 2 and 0.94 at 1. The former defaults (14, ``kl_weight`` 1) gave
+      coin obstacle 0.94, offset obstacle 0.81, gates 1.00; today's give
+      1.00, 0.99 and 1.00.
+    - ``kl_weight``, on the offset obstacle: with ``latent_dim=14``, 0.81
+      at 1, 0.88 at 0.1, 0.64 at 0.01; with ``latent_dim=2``, 0.84 at 1,
+      0.95 at 0.3 and at 0.1.
+
     The loss draws a latent per row, so it is noisy from epoch to epoch;
     hence the longer default patience, ``n_iter_no_change=50``.
 

@@ -89,13 +89,8 @@ class MixtureDensityBC(ContinuousPolicy):
         units (softplus + ``min_std``). robomimic uses 1e-4; a larger floor
         keeps the likelihood bounded on a deterministic demonstrator, whose
         actions repeat exactly, and keeps a narrow component from slipping
-        off its mode, where its likelihood no longer pulls it back.
-        Measured with ``wta_weight=0.3`` (success of ``predict``, 50
-        episodes per seed, 30 seeds of the gates task, 10 of the two
-        obstacle tasks): 1.00 on every task at 0.05; at 0.01, seeds 6 and
-        15 of the gates task fail (0.00 each). Without the winner-takes-all term,
-        0.05 alone fixes the offset obstacle (0.93 -> 1.00) but not the
-        gates (0.93).
+        off its mode, where its likelihood no longer pulls it back (see
+        Notes).
     wta_weight : float, default=0.3
         Weight of the winner-takes-all term of multiple choice learning
         added to the negative log-likelihood: the squared distance from
@@ -105,14 +100,8 @@ class MixtureDensityBC(ContinuousPolicy):
         action, so at a state where one wide component covers both modes
         the others, far off or weightless there, never return; this term
         pulls the nearest one onto each mode. 0 is plain maximum
-        likelihood. Measured (same protocol, ``min_std=0.05``): 0 leaves
-        2 of 30 gates fits collapsed onto one wide component (0.00 each);
-        0.3 and 1 give 1.00 on every fit, 0.1 on the 30 gates fits (the
-        only ones run). On unimodal data (1,500
-        rows, Gaussian noise of 0.3 on a smooth target, 5 seeds),
-        ``predict``'s squared error to the noiseless target is 0.0109 at
-        0.3, 0.0124 at 1 and 0.0086 for the former default (0.01, 0);
-        0.3 is the default for that smaller cost.
+        likelihood; 0.3 kept every fit on both modes at a smaller cost on
+        unimodal data than 1 (see Notes).
     %(training_parameters)s
 
     Attributes
@@ -138,6 +127,23 @@ class MixtureDensityBC(ContinuousPolicy):
     --------
     BCRegressor : One Gaussian: averages the modes.
     DiffusionBC : A denoising diffusion policy.
+
+    Notes
+    -----
+    The defaults, measured by the success of ``predict`` (50 episodes per
+    seed; 30 seeds of the gates task, 10 of the two obstacle tasks):
+
+    - ``min_std``, with ``wta_weight=0.3``: 1.00 on every task at 0.05; at
+      0.01, seeds 6 and 15 of the gates task fail (0.00 each). Without the
+      winner-takes-all term, 0.05 alone fixes the offset obstacle (0.93 ->
+      1.00) but not the gates (0.93).
+    - ``wta_weight``, with ``min_std=0.05``: 0 leaves 2 of 30 gates fits
+      collapsed onto one wide component (0.00 each); 0.3 and 1 give 1.00
+      on every fit, 0.1 on the 30 gates fits (the only ones run). On
+      unimodal data (1,500 rows, Gaussian noise of 0.3 on a smooth target,
+      5 seeds), ``predict``'s squared error to the noiseless target is
+      0.0109 at 0.3, 0.0124 at 1 and 0.0086 for the former default (0.01,
+      0).
 
     Examples
     --------
