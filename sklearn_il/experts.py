@@ -58,6 +58,22 @@ class LunarLanderHeuristic:
         self._env = types.SimpleNamespace(unwrapped=types.SimpleNamespace(continuous=continuous))
 
     def predict(self, X):
+        """The expert's actions, one row per observation.
+
+        Batched: one call answers for many states (the rollout engine asks
+        for all of its envs at once).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Observations of the task.
+
+        Returns
+        -------
+        actions : ndarray of shape (n_samples, 2) or (n_samples,)
+            Throttles (float64) with ``continuous=True``, else int action
+            labels 0-3.
+        """
         actions = [self._heuristic(self._env, row) for row in np.asarray(X, dtype=float)]
         return np.asarray(actions, dtype=float if self.continuous else int)
 
@@ -92,6 +108,21 @@ class PendulumSwingUp:
         self._K = _lqr_gain(A, B, np.diag([1.0, 0.1]), np.array([[0.001]]))
 
     def predict(self, X):
+        """The expert's actions, one row per observation.
+
+        Batched: one call answers for many states (the rollout engine asks
+        for all of its envs at once).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Observations of the task.
+
+        Returns
+        -------
+        actions : ndarray of shape (n_samples, n_action_dims)
+            float64, within the task's action bounds.
+        """
         X = np.asarray(X, dtype=float).reshape(-1, 3)
         theta, speed = np.arctan2(X[:, 1], X[:, 0]), X[:, 2]
         energy = 0.5 * speed**2 + 15.0 * np.cos(theta)
@@ -147,6 +178,21 @@ class _MujocoLQR:
         raise NotImplementedError
 
     def predict(self, X):
+        """The expert's actions, one row per observation.
+
+        Batched: one call answers for many states (the rollout engine asks
+        for all of its envs at once).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Observations of the task.
+
+        Returns
+        -------
+        actions : ndarray of shape (n_samples, n_action_dims)
+            float64, within the task's action bounds.
+        """
         u = -self._state(np.asarray(X, dtype=float)) @ self._K.T
         return np.clip(u, self._low, self._high)
 
@@ -232,6 +278,21 @@ class ReacherIK:
         self.kd = kd
 
     def predict(self, X):
+        """The expert's actions, one row per observation.
+
+        Batched: one call answers for many states (the rollout engine asks
+        for all of its envs at once).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Observations of the task.
+
+        Returns
+        -------
+        actions : ndarray of shape (n_samples, n_action_dims)
+            float64, within the task's action bounds.
+        """
         # Observation: cos q (2), sin q (2), target (2), joint velocities
         # (2), fingertip - target (2).
         X = np.asarray(X, dtype=float).reshape(-1, 10)

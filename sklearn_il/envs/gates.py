@@ -77,6 +77,21 @@ class GatesExpert(TwoSidedExpert):
     """
 
     def predict(self, X):
+        """The expert's actions, one row per observation.
+
+        Batched: one call answers for many states (the rollout engine asks
+        for all of its envs at once).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Observations of the task.
+
+        Returns
+        -------
+        actions : ndarray of shape (n_samples, n_action_dims)
+            float64, within the task's action bounds.
+        """
         X = np.asarray(X, dtype=float).reshape(-1, 3)
         position = X[:, 1:]
         total = position.sum(1)

@@ -81,7 +81,16 @@ class TwoSidedExpert:
         self._side = float(side) if side in (-1, 1) else 1.0
 
     def reset(self, random_state=None):
-        """Commit to a side for the next episode."""
+        """Commit to a side for the next episode.
+
+        The rollout tools call it at the start of each episode, on a copy
+        of the expert per env, which then answers one row at a time.
+
+        Parameters
+        ----------
+        random_state : int, RandomState instance or None, default=None
+            Seeds the episode's choices.
+        """
         if self.side is None:
             self._side = float(np.random.default_rng(random_state).choice([-1.0, 1.0]))
 
@@ -111,6 +120,21 @@ class ObstacleExpert(TwoSidedExpert):
     passed_at = 1.8
 
     def predict(self, X):
+        """The expert's actions, one row per observation.
+
+        Batched: one call answers for many states (the rollout engine asks
+        for all of its envs at once).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Observations of the task.
+
+        Returns
+        -------
+        actions : ndarray of shape (n_samples, n_action_dims)
+            float64, within the task's action bounds.
+        """
         X = np.asarray(X, dtype=float).reshape(-1, 2)
         x, y = X[:, 0], X[:, 1]
         side = self._sides(y)

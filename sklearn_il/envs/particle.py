@@ -78,10 +78,34 @@ class ParticleExpert:
         self._visited = False
 
     def reset(self, random_state=None):
-        """Forget the first goal: a new episode starts."""
+        """Forget the first goal: a new episode starts.
+
+        The rollout tools call it at the start of each episode, on a copy
+        of the expert per env, which then answers one row at a time.
+
+        Parameters
+        ----------
+        random_state : int, RandomState instance or None, default=None
+            Unused: the expert draws nothing.
+        """
         self._visited = False
 
     def predict(self, X):
+        """The expert's actions, one row per observation.
+
+        Batched: one call answers for many states (the rollout engine asks
+        for all of its envs at once).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Observations of the task.
+
+        Returns
+        -------
+        actions : ndarray of shape (n_samples, n_action_dims)
+            float64, within the task's action bounds.
+        """
         X = np.asarray(X, dtype=float).reshape(-1, 8)
         near = np.linalg.norm(X[:, 4:6] - X[:, :2], axis=1) < self.tolerance
         visited = self._visited | np.logical_or.accumulate(near)

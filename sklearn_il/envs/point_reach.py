@@ -50,5 +50,20 @@ class PointReachExpert:
     """Heads straight for the goal at full speed, slowing on arrival."""
 
     def predict(self, X):
+        """The expert's actions, one row per observation.
+
+        Batched: one call answers for many states (the rollout engine asks
+        for all of its envs at once).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Observations of the task.
+
+        Returns
+        -------
+        actions : ndarray of shape (n_samples, n_action_dims)
+            float64, within the task's action bounds.
+        """
         X = np.asarray(X, dtype=float).reshape(-1, 4)
         return np.clip((X[:, 2:] - X[:, :2]) / 0.1, -1.0, 1.0)
