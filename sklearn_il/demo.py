@@ -143,7 +143,7 @@ def _plot(panels, path):
         return None
     fig, axes = plt.subplots(1, len(panels), figsize=(2.9 * len(panels), 3.4), sharey=True)
     for ax, (name, trajectories) in zip(np.atleast_1d(axes), panels.items()):
-        ax.add_patch(plt.Circle(ObstacleEnv.obstacle, ObstacleEnv.radius, color="tab:green", alpha=0.5))
+        ax.add_patch(plt.Circle(ObstacleEnv._obstacle, ObstacleEnv.radius, color="tab:green", alpha=0.5))
         for episode in np.unique(trajectories.groups):
             rows = trajectories.groups == episode
             ax.plot(*trajectories.X[rows].T, color="tab:blue", alpha=0.4, lw=1)

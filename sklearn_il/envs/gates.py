@@ -17,7 +17,9 @@ class GatesEnv(gym.Env):
     radius 0.3, centred at ``(1, 1)`` and ``(-1, -1)``: passing the wall
     elsewhere, or leaving the road (``|y_i| > 2``), ends the episode with
     reward -1; reaching ``x = 3`` is a success (reward +1). Each step costs
-    ``0.01 * |a|^2``. Observation: ``(x, y1, y2)``.
+    ``0.01 * |a|^2``. Observation: ``(x, y1, y2)``; action space
+    ``Box(-1, 1, (2,))``. 60 steps at most (time limit set at
+    registration; the road's end is 30 steps away).
 
     The expert (:class:`GatesExpert`) picks a gate at random in each
     episode: its actions are (+1, +1) or (-1, -1) in the same start state.
@@ -28,7 +30,7 @@ class GatesEnv(gym.Env):
 
     metadata = {"render_modes": []}
     wall_x = 0.7
-    gates = np.array([[1.0, 1.0], [-1.0, -1.0]])
+    _gates = np.array([[1.0, 1.0], [-1.0, -1.0]])
     gate_radius = 0.3
     road_end = 3.0
     road_half_width = 2.0
@@ -49,7 +51,7 @@ class GatesEnv(gym.Env):
         self._pos = self._pos + np.r_[0.1, 0.15 * a]
         reward = -0.01 * float(a @ a)
         crossing = before < self.wall_x <= self._pos[0] + 1e-9
-        through = np.linalg.norm(self.gates - self._pos[1:], axis=1).min() < self.gate_radius
+        through = np.linalg.norm(self._gates - self._pos[1:], axis=1).min() < self.gate_radius
         crashed = crossing and not through
         off_road = bool(np.abs(self._pos[1:]).max() > self.road_half_width)
         arrived = self._pos[0] >= self.road_end - 1e-9

@@ -15,7 +15,9 @@ class ObstacleEnv(gym.Env):
     centred at ``(1, 0)``: only a swerve at full speed from the first step
     clears it. Reaching ``x = 3`` is a success (reward +1); touching the
     obstacle or leaving the road (``|y| > 2``) ends the episode with reward
-    -1. Each step costs ``0.01 * a**2``. Observation: ``(x, y)``.
+    -1. Each step costs ``0.01 * a**2``. Observation: ``(x, y)``; action
+    space ``Box(-1, 1, (1,))``. 60 steps at most (time limit set at
+    registration; the road's end is 30 steps away).
 
     The expert (:class:`ObstacleExpert`) picks a side at random in each
     episode, so the start state carries two action modes, +1 and -1. A
@@ -31,7 +33,7 @@ class ObstacleEnv(gym.Env):
     """
 
     metadata = {"render_modes": []}
-    obstacle = np.array([1.0, 0.0])
+    _obstacle = np.array([1.0, 0.0])
     radius = 0.8
     road_end = 3.0
     road_half_width = 2.0
@@ -54,7 +56,7 @@ class ObstacleEnv(gym.Env):
         a = float(np.clip(np.asarray(action, dtype=float).reshape(-1)[0], -1.0, 1.0))
         self._pos = self._pos + np.array([0.1, 0.15 * a])
         reward = -0.01 * a**2
-        crashed = np.linalg.norm(self._pos - self.obstacle) < self.radius
+        crashed = np.linalg.norm(self._pos - self._obstacle) < self.radius
         off_road = abs(self._pos[1]) > self.road_half_width
         arrived = self._pos[0] >= self.road_end - 1e-9
         terminated = bool(crashed or off_road or arrived)

@@ -19,7 +19,8 @@ class WindingRoadEnv(gym.Env):
     kappa(s), kappa(s + 1))``, the offset, heading error, and the road's
     curvature here and one unit ahead. Each episode draws a new road; the car
     starts on the centre line. Reward 1 per step on the road; leaving it
-    (``|e| > 0.5``) ends the episode; 200 steps on the road are a success.
+    (``|e| > 0.5``) ends the episode; 200 steps on the road are a success,
+    and the time limit set at registration.
 
     The expert (:class:`WindingRoadExpert`) never errs, so its
     demonstrations stay exactly on the centre line and show no recoveries. A
