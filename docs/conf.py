@@ -22,6 +22,8 @@ extensions = [
     "sphinx_gallery.gen_gallery",
 ]
 autosummary_generate = True
+# The page's table of contents names a method, not its class again.
+toc_object_entries_show_parents = "hide"
 # An override without a docstring stays without one: gymnasium's docstrings
 # (an env's reset, step) refer to labels that exist only in its own
 # documentation. Inherited scikit-learn methods are mended below.
