@@ -13,6 +13,7 @@ import numpy as np
 from scipy.linalg import solve_discrete_are
 
 from . import envs
+from ._expert_doc import documented_predict
 
 __all__ = [
     "InvertedDoublePendulumLQR",
@@ -107,22 +108,8 @@ class PendulumSwingUp:
         B = np.array([[3 * dt**2], [3 * dt]])
         self._K = _lqr_gain(A, B, np.diag([1.0, 0.1]), np.array([[0.001]]))
 
+    @documented_predict
     def predict(self, X):
-        """The expert's actions, one row per observation.
-
-        Batched: one call answers for many states (the rollout engine asks
-        for all of its envs at once).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Observations of the task.
-
-        Returns
-        -------
-        actions : ndarray of shape (n_samples, n_action_dims)
-            float64, within the task's action bounds.
-        """
         X = np.asarray(X, dtype=float).reshape(-1, 3)
         theta, speed = np.arctan2(X[:, 1], X[:, 0]), X[:, 2]
         energy = 0.5 * speed**2 + 15.0 * np.cos(theta)
@@ -177,22 +164,8 @@ class _MujocoLQR:
     def _state(self, X):
         raise NotImplementedError
 
+    @documented_predict
     def predict(self, X):
-        """The expert's actions, one row per observation.
-
-        Batched: one call answers for many states (the rollout engine asks
-        for all of its envs at once).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Observations of the task.
-
-        Returns
-        -------
-        actions : ndarray of shape (n_samples, n_action_dims)
-            float64, within the task's action bounds.
-        """
         u = -self._state(np.asarray(X, dtype=float)) @ self._K.T
         return np.clip(u, self._low, self._high)
 
@@ -277,22 +250,8 @@ class ReacherIK:
         self.kp = kp
         self.kd = kd
 
+    @documented_predict
     def predict(self, X):
-        """The expert's actions, one row per observation.
-
-        Batched: one call answers for many states (the rollout engine asks
-        for all of its envs at once).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Observations of the task.
-
-        Returns
-        -------
-        actions : ndarray of shape (n_samples, n_action_dims)
-            float64, within the task's action bounds.
-        """
         # Observation: cos q (2), sin q (2), target (2), joint velocities
         # (2), fingertip - target (2).
         X = np.asarray(X, dtype=float).reshape(-1, 10)

@@ -4,6 +4,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from .._expert_doc import documented_predict
 from .obstacle import TwoSidedExpert
 
 
@@ -78,22 +79,8 @@ class GatesExpert(TwoSidedExpert):
         ``y1 + y2``), from the first step.
     """
 
+    @documented_predict
     def predict(self, X):
-        """The expert's actions, one row per observation.
-
-        Batched: one call answers for many states (the rollout engine asks
-        for all of its envs at once).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Observations of the task.
-
-        Returns
-        -------
-        actions : ndarray of shape (n_samples, n_action_dims)
-            float64, within the task's action bounds.
-        """
         X = np.asarray(X, dtype=float).reshape(-1, 3)
         position = X[:, 1:]
         total = position.sum(1)

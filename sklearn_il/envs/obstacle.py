@@ -3,6 +3,7 @@
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
+from .._expert_doc import documented_predict
 
 
 class ObstacleEnv(gym.Env):
@@ -121,22 +122,8 @@ class ObstacleExpert(TwoSidedExpert):
     offset = 1.1
     passed_at = 1.8
 
+    @documented_predict
     def predict(self, X):
-        """The expert's actions, one row per observation.
-
-        Batched: one call answers for many states (the rollout engine asks
-        for all of its envs at once).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Observations of the task.
-
-        Returns
-        -------
-        actions : ndarray of shape (n_samples, n_action_dims)
-            float64, within the task's action bounds.
-        """
         X = np.asarray(X, dtype=float).reshape(-1, 2)
         x, y = X[:, 0], X[:, 1]
         side = self._sides(y)

@@ -3,6 +3,7 @@
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
+from .._expert_doc import documented_predict
 
 
 class ParticleEnv(gym.Env):
@@ -90,22 +91,8 @@ class ParticleExpert:
         """
         self._visited = False
 
+    @documented_predict
     def predict(self, X):
-        """The expert's actions, one row per observation.
-
-        Batched: one call answers for many states (the rollout engine asks
-        for all of its envs at once).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Observations of the task.
-
-        Returns
-        -------
-        actions : ndarray of shape (n_samples, n_action_dims)
-            float64, within the task's action bounds.
-        """
         X = np.asarray(X, dtype=float).reshape(-1, 8)
         near = np.linalg.norm(X[:, 4:6] - X[:, :2], axis=1) < self.tolerance
         visited = self._visited | np.logical_or.accumulate(near)

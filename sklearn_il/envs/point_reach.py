@@ -3,6 +3,7 @@
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
+from .._expert_doc import documented_predict
 
 
 class PointReachEnv(gym.Env):
@@ -49,21 +50,7 @@ class PointReachEnv(gym.Env):
 class PointReachExpert:
     """Heads straight for the goal at full speed, slowing on arrival."""
 
+    @documented_predict
     def predict(self, X):
-        """The expert's actions, one row per observation.
-
-        Batched: one call answers for many states (the rollout engine asks
-        for all of its envs at once).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Observations of the task.
-
-        Returns
-        -------
-        actions : ndarray of shape (n_samples, n_action_dims)
-            float64, within the task's action bounds.
-        """
         X = np.asarray(X, dtype=float).reshape(-1, 4)
         return np.clip((X[:, 2:] - X[:, :2]) / 0.1, -1.0, 1.0)

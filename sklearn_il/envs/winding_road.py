@@ -3,6 +3,7 @@
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
+from .._expert_doc import documented_predict
 
 
 def _curvature(s, phase):
@@ -84,22 +85,8 @@ class WindingRoadExpert:
     clipped to the action range.
     """
 
+    @documented_predict
     def predict(self, X):
-        """The expert's actions, one row per observation.
-
-        Batched: one call answers for many states (the rollout engine asks
-        for all of its envs at once).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Observations of the task.
-
-        Returns
-        -------
-        actions : ndarray of shape (n_samples, n_action_dims)
-            float64, within the task's action bounds.
-        """
         X = np.asarray(X, dtype=float).reshape(-1, 4)
         e, psi, kappa = X[:, 0], X[:, 1], X[:, 2]
         return np.clip((kappa - 4.0 * e - 4.0 * psi) / 2.0, -1.0, 1.0).reshape(-1, 1)

@@ -1,0 +1,23 @@
+"""The one description of a built-in expert's ``predict``, which all share."""
+
+_PREDICT = """The expert's actions, one row per observation.
+
+        Batched: one call answers for many states (the rollout engine asks
+        for all of its envs at once).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Observations of the task.
+
+        Returns
+        -------
+        actions : ndarray of shape (n_samples, n_action_dims)
+            float64, within the task's action bounds.
+        """
+
+
+def documented_predict(method):
+    """Give an expert's ``predict`` the shared docstring."""
+    method.__doc__ = _PREDICT
+    return method
