@@ -12,12 +12,19 @@ _PREDICT = """The expert's actions, one row per observation.
 
         Returns
         -------
-        actions : ndarray of shape (n_samples, n_action_dims)
-            float64, within the task's action bounds.
+        {returns}
         """
 
+_CONTINUOUS = """actions : ndarray of shape (n_samples, n_action_dims)
+            float64, within the task's action bounds."""
 
-def documented_predict(method):
-    """Give an expert's ``predict`` the shared docstring."""
-    method.__doc__ = _PREDICT
-    return method
+
+def documented_predict(method=None, *, returns=_CONTINUOUS):
+    """Give an expert's ``predict`` the shared docstring; ``returns``: its
+    Returns entry, where the actions are not continuous."""
+
+    def document(method):
+        method.__doc__ = _PREDICT.format(returns=returns)
+        return method
+
+    return document if method is None else document(method)

@@ -58,23 +58,10 @@ class LunarLanderHeuristic:
         # The heuristic reads only env.unwrapped.continuous from its env.
         self._env = types.SimpleNamespace(unwrapped=types.SimpleNamespace(continuous=continuous))
 
-    def predict(self, X):
-        """The expert's actions, one row per observation.
-
-        Batched: one call answers for many states (the rollout engine asks
-        for all of its envs at once).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Observations of the task.
-
-        Returns
-        -------
-        actions : ndarray of shape (n_samples, 2) or (n_samples,)
+    @documented_predict(returns="""actions : ndarray of shape (n_samples, 2) or (n_samples,)
             Throttles (float64) with ``continuous=True``, else int action
-            labels 0-3.
-        """
+            labels 0-3.""")
+    def predict(self, X):
         actions = [self._heuristic(self._env, row) for row in np.asarray(X, dtype=float)]
         return np.asarray(actions, dtype=float if self.continuous else int)
 
