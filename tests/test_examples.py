@@ -7,7 +7,7 @@ import warnings
 import matplotlib
 import pytest
 
-EXAMPLES = sorted((pathlib.Path(__file__).parents[1] / "examples").glob("plot_*.py"))
+EXAMPLES = sorted((pathlib.Path(__file__).parents[1] / "examples").rglob("plot_*.py"))
 
 
 @pytest.mark.slow
