@@ -87,6 +87,9 @@ sphinx_gallery_conf = {
     "examples_dirs": "../examples",
     "gallery_dirs": "auto_examples",
     "filename_pattern": r"/plot_",
+    # The sections in the order of the user guide.
+    "subsection_order": ["../examples/policies", "../examples/compounding_error",
+                         "../examples/frontiers", "../examples/data_scale_deployment"],
     "download_all_examples": False,
     # Each API page lists the examples that use it (the class template's
     # minigallery reads these).
