@@ -118,14 +118,14 @@ _LINKED_LITERALS = {
     name: target for name, target in numpydoc_xref_aliases.items()
     if name[0].isupper() or "." in name
 }
+# A call keeps its arguments in the link's text: ``GroupKFold(5)``.
+_LITERAL = re.compile(r"``(%s)(\([^`]*\))?``" % "|".join(
+    map(re.escape, sorted(_LINKED_LITERALS, key=len, reverse=True))))
 
 
 def _link_other_projects_names(app, what, name, obj, options, lines):
-    # A call keeps its arguments in the link's text: ``GroupKFold(5)``.
-    pattern = re.compile(r"``(%s)(\([^`]*\))?``" % "|".join(map(re.escape, sorted(
-        _LINKED_LITERALS, key=len, reverse=True))))
-    lines[:] = [pattern.sub(lambda m: f":obj:`{m[1]}{m[2] or ''} <{_LINKED_LITERALS[m[1]]}>`",
-                            line) for line in lines]
+    lines[:] = [_LITERAL.sub(lambda m: f":obj:`{m[1]}{m[2] or ''} <{_LINKED_LITERALS[m[1]]}>`",
+                             line) for line in lines]
 
 
 def setup(app):

@@ -626,7 +626,11 @@ class BasePolicy(BaseEstimator):
             )
 
     def _make_net(self, module, **settings):
-        """The skorch net; its fit loop, callbacks and history are skorch's own."""
+        """The skorch net; its fit loop, callbacks and history are skorch's own.
+
+        ``settings`` are net parameters; the stopping callback's default to
+        ``early_stopping``'s (``_stopping_settings``)."""
+        settings = {**self._stopping_settings(self.early_stopping), **settings}
         return PolicyNet(
             module=module,
             criterion=self._make_criterion(),
@@ -636,16 +640,7 @@ class BasePolicy(BaseEstimator):
             iterator_train__shuffle=True,
             iterator_valid=BatchSlicer,
             callbacks=[
-                (
-                    "stopping",
-                    EarlyStopping(
-                        monitor="valid_loss" if self.early_stopping else "train_loss",
-                        patience=self.n_iter_no_change,
-                        threshold=self.tol,
-                        threshold_mode="abs",
-                        load_best=self.early_stopping,
-                    ),
-                ),
+                ("stopping", EarlyStopping(threshold_mode="abs")),
                 ("finite_loss", FiniteLoss()),
             ]
             + self._callbacks(),

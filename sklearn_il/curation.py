@@ -54,11 +54,9 @@ def _episode_weights(scores, method, top_fraction, temperature):
 
 
 def _episodes(groups, n_samples):
-    """Validated ``groups`` and the row where each episode starts (rows contiguous)."""
-    groups = check_groups(groups, n_samples)
-    if groups is None:
-        raise ValueError("groups is required: weights are given per episode.")
-    return episode_starts(groups)
+    """Validated ``groups`` (required by ``validate_params``) and the row where
+    each episode starts (rows contiguous)."""
+    return episode_starts(check_groups(groups, n_samples))
 
 
 def _per_row(episode_values, starts, n_samples):
