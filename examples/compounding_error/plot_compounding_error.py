@@ -47,8 +47,8 @@ fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
 for name, model in [("behaviour cloning", cloned), ("DAgger", dagger)]:
     for ax, kind in [(left, "cumulative_cost"), (right, "action_error")]:
         CompoundingErrorDisplay.from_estimator(
-            model, WINDING_ROAD, expert, kind=kind, n_episodes=10, random_state=1,
-            name=name, ax=ax,
+            model, WINDING_ROAD, expert, kind=kind, n_episodes=10,
+            random_state=1, name=name, ax=ax,
         )
 left.set_title("cost so far (1 per step off the road)")
 right.set_title("action error at the policy's states")

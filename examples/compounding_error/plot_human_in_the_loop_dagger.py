@@ -30,7 +30,8 @@ features = ["offset", "heading", "curvature", "curvature_ahead"]
 X, y, groups = make_winding_road(n_episodes=1, random_state=0)
 demonstrations = pd.DataFrame(X, columns=features)
 
-# No expert to call: a human labels. n_iter=0, so fit trains on the demonstrations only.
+# No expert to call: a human labels. n_iter=0, so fit trains on the
+# demonstrations only.
 dagger = DAggerWrapper(
     BCRegressor(hidden_layer_sizes=(64, 64), random_state=0),
     env=WINDING_ROAD,
@@ -40,7 +41,14 @@ dagger = DAggerWrapper(
 ).fit(demonstrations, y.ravel(), groups)
 
 folder = pathlib.Path(tempfile.mkdtemp())
-success = [evaluate_policy(dagger, WINDING_ROAD, 10, random_state=1).success_rate]
+
+
+def success_rate(policy):
+    episodes = evaluate_policy(policy, WINDING_ROAD, 10, random_state=1)
+    return episodes.success_rate
+
+
+success = [success_rate(dagger)]
 for round_ in range(3):
     # 1. Roll out the current policy; export the states it visited.
     states = dagger.collect_states(random_state=round_, as_frame=True)
@@ -48,13 +56,15 @@ for round_ in range(3):
 
     # 2. A person fills in the "steering" column (here: the analytic expert).
     table = pd.read_csv(folder / f"round_{round_}.csv")
-    table["steering"] = WindingRoadExpert().predict(table[features].to_numpy()).ravel()
+    steering = WindingRoadExpert().predict(table[features].to_numpy())
+    table["steering"] = steering.ravel()
     table.to_csv(folder / f"round_{round_}_labelled.csv", index=False)
 
     # 3. Read the labels back, aggregate and refit.
     labelled = pd.read_csv(folder / f"round_{round_}_labelled.csv")
-    dagger.partial_fit(labelled[features], labelled["steering"], groups=labelled["episode"])
-    success.append(evaluate_policy(dagger, WINDING_ROAD, 10, random_state=1).success_rate)
+    dagger.partial_fit(labelled[features], labelled["steering"],
+                       groups=labelled["episode"])
+    success.append(success_rate(dagger))
 
 labels = [record["n_labels_total"] for record in dagger.history_]
 print(pd.DataFrame({"expert labels": labels, "success rate": success}))
@@ -62,6 +72,7 @@ print(pd.DataFrame({"expert labels": labels, "success rate": success}))
 # %%
 fig, ax = plt.subplots()
 ax.plot(labels, success, marker="o")
-ax.set(xlabel="expert labels so far", ylabel="success rate", ylim=(-0.05, 1.05),
+ax.set(xlabel="expert labels so far", ylabel="success rate",
+       ylim=(-0.05, 1.05),
        title="one demonstration, then three labelled rounds")
 plt.show()

@@ -1,6 +1,6 @@
 """
-From a fitted policy to a controller: ONNX and a control loop without sklearn_il
-================================================================================
+From a fitted policy to a controller: ONNX, and a loop without sklearn_il
+==========================================================================
 
 A policy that works in the notebook goes next onto the machine that runs
 the controller, where scikit-learn, skorch and this library are not
@@ -36,7 +36,8 @@ from sklearn_il.evaluation import evaluate_policy
 from sklearn_il.experts import PendulumSwingUp
 from sklearn_il.io import export
 
-demos = collect_demonstrations("Pendulum-v1", PendulumSwingUp(), n_episodes=20, random_state=0)
+demos = collect_demonstrations("Pendulum-v1", PendulumSwingUp(),
+                               n_episodes=20, random_state=0)
 policy = make_pipeline(StandardScaler(), BCRegressor(random_state=0))
 policy.fit(demos.X, demos.y)
 
@@ -61,8 +62,8 @@ start = time.perf_counter()
 for row in rows[:200]:
     policy.predict(row[None])
 predict_time = (time.perf_counter() - start) / 200
-print(f"one row through onnxruntime takes {graph_time / predict_time:.2f} times "
-      "as long as through the Pipeline's predict")
+print(f"one row through onnxruntime takes {graph_time / predict_time:.2f}"
+      " times as long as through the Pipeline's predict")
 
 # %%
 # The controller: numpy, gymnasium and onnxruntime, nothing else
@@ -85,7 +86,8 @@ for seed in json.loads(sys.argv[2]):
     obs, _ = env.reset(seed=seed)
     total, done, episode = 0.0, False, []
     while not done:
-        action = session.run(None, {"observations": obs.astype(np.float32)[None]})[0]
+        batch = obs.astype(np.float32)[None]
+        action = session.run(None, {"observations": batch})[0]
         obs, reward, terminated, truncated, _ = env.step(
             np.clip(action.reshape(env.action_space.shape), low, high))
         total += float(reward)
@@ -99,11 +101,14 @@ print(json.dumps({"returns": returns, "angles": angles}))
 
 n_episodes = 5
 seeds = [int(seed) for seed in SeedStreams(1).seeds("rollout", n_episodes)]
-run = subprocess.run([sys.executable, "-c", CONTROLLER, path, json.dumps(seeds)],
-                     check=True, capture_output=True, text=True)
+run = subprocess.run(
+    [sys.executable, "-c", CONTROLLER, path, json.dumps(seeds)],
+    check=True, capture_output=True, text=True)
 controller = json.loads(run.stdout)
-evaluation = evaluate_policy(policy, "Pendulum-v1", n_episodes=n_episodes, random_state=1)
-for graph_return, library_return in zip(controller["returns"], evaluation.returns):
+evaluation = evaluate_policy(policy, "Pendulum-v1", n_episodes=n_episodes,
+                             random_state=1)
+for graph_return, library_return in zip(controller["returns"],
+                                        evaluation.returns):
     print(f"return through onnxruntime {graph_return:9.3f}   "
           f"evaluate_policy {library_return:9.3f}")
 

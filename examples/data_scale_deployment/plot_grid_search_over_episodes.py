@@ -46,15 +46,16 @@ search = GridSearchCV(
     cv=GroupKFold(n_splits=4),
     scoring={
         "r2": "r2",
-        "success": make_rollout_scorer(OBSTACLE, n_episodes=10, metric="success_rate"),
+        "success": make_rollout_scorer(OBSTACLE, n_episodes=10,
+                                       metric="success_rate"),
     },
     refit="r2",
 )
 search.fit(X, y, groups=groups)
 
-results = pd.DataFrame(search.cv_results_)[
-    ["param_bcregressor__hidden_layer_sizes", "mean_test_r2", "mean_test_success"]
-]
+results = pd.DataFrame(search.cv_results_)[[
+    "param_bcregressor__hidden_layer_sizes", "mean_test_r2",
+    "mean_test_success"]]
 print(results.to_string(index=False))
 
 # %%
@@ -63,8 +64,10 @@ print(results.to_string(index=False))
 fig, ax = plt.subplots(figsize=(5, 3.5))
 labels = [str(h) for h in results["param_bcregressor__hidden_layer_sizes"]]
 ax.plot(labels, results["mean_test_r2"], "o-", label="held-out R² of actions")
-ax.plot(labels, results["mean_test_success"], "s-", label="rollout success rate")
-ax.set(xlabel="hidden_layer_sizes", ylim=(-0.05, 1.05), title="Same candidates, two scores")
+ax.plot(labels, results["mean_test_success"], "s-",
+        label="rollout success rate")
+ax.set(xlabel="hidden_layer_sizes", ylim=(-0.05, 1.05),
+       title="Same candidates, two scores")
 ax.legend()
 fig.tight_layout()
 

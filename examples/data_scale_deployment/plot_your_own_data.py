@@ -48,9 +48,11 @@ from sklearn_il.io import dump
 warnings.filterwarnings("ignore", category=ConvergenceWarning)
 
 folder = tempfile.mkdtemp()
-logged = collect_demonstrations("Pendulum-v1", PendulumSwingUp(), 12, random_state=0).to_dataframe()
-logged = logged.rename(columns={"episode": "session", "step": "t", "obs_0": "cos_theta",
-                                "obs_1": "sin_theta", "obs_2": "theta_dot", "action": "torque"})
+logged = collect_demonstrations("Pendulum-v1", PendulumSwingUp(), 12,
+                                random_state=0).to_dataframe()
+logged = logged.rename(columns={
+    "episode": "session", "step": "t", "obs_0": "cos_theta",
+    "obs_1": "sin_theta", "obs_2": "theta_dot", "action": "torque"})
 logged = logged.sample(frac=1, random_state=0)  # interleaved sessions
 logged.to_csv(os.path.join(folder, "teleop.csv"), index=False)
 
@@ -63,8 +65,9 @@ print(logs.head())
 # Without ``step_column`` the rows would have to be in time order already;
 # interleaved sessions are then refused with the session that is split.
 observations = ["cos_theta", "sin_theta", "theta_dot"]
-demos = Demonstrations.from_dataframe(logs, observations, "torque", episode_column="session",
-                                      step_column="t", reward_column="reward")
+demos = Demonstrations.from_dataframe(
+    logs, observations, "torque", episode_column="session", step_column="t",
+    reward_column="reward")
 print(demos, demos.observation_names)
 
 # %%
@@ -82,7 +85,8 @@ with sklearn.config_context(enable_metadata_routing=True):
         scoring=make_rollout_scorer("Pendulum-v1", n_episodes=6),
     )
     search.fit(X, demos.y, groups=demos.groups)
-print(pd.DataFrame(search.cv_results_)[["param_hidden_layer_sizes", "mean_test_score"]])
+results = pd.DataFrame(search.cv_results_)
+print(results[["param_hidden_layer_sizes", "mean_test_score"]])
 
 # %%
 # Save, then load in a fresh process
@@ -94,18 +98,23 @@ demos.save(os.path.join(folder, "demos.parquet"))
 script = f"""
 from sklearn_il.evaluation import evaluate_policy
 from sklearn_il.io import load
-result = evaluate_policy(load({policy_path!r}), "Pendulum-v1", n_episodes=10, random_state=1)
+result = evaluate_policy(load({policy_path!r}), "Pendulum-v1",
+                         n_episodes=10, random_state=1)
 print(" ".join(f"{{r:.1f}}" for r in result.returns))
 """
-output = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+output = subprocess.run([sys.executable, "-c", script],
+                        capture_output=True, text=True, check=True)
 returns = np.array(output.stdout.split(), dtype=float)
-print(f"returns of the loaded policy: {returns.mean():.1f} +/- {returns.std():.1f}")
+print(f"returns of the loaded policy: "
+      f"{returns.mean():.1f} +/- {returns.std():.1f}")
 
 # %%
 # The loaded policy against the operator's own sessions:
 fig, ax = plt.subplots(figsize=(5, 3.5))
-ax.hist(demos.episode_returns(), bins=8, alpha=0.6, label="operator's sessions")
+ax.hist(demos.episode_returns(), bins=8, alpha=0.6,
+        label="operator's sessions")
 ax.hist(returns, bins=8, alpha=0.6, label="loaded policy, fresh process")
-ax.set(xlabel="episode return", ylabel="episodes", title="Pendulum swing-up from CSV logs")
+ax.set(xlabel="episode return", ylabel="episodes",
+       title="Pendulum swing-up from CSV logs")
 ax.legend()
 fig.tight_layout()

@@ -35,20 +35,26 @@ warnings.filterwarnings("ignore", category=ConvergenceWarning)
 space = gym.make(POINT_REACH).action_space
 space.seed(0)
 play = collect_demonstrations(
-    POINT_REACH, lambda X: np.array([space.sample() for _ in X]), n_episodes=50, random_state=1
-)
+    POINT_REACH, lambda X: np.array([space.sample() for _ in X]),
+    n_episodes=50, random_state=1)
 pairs, rows = state_pairs(play.X, play.groups)
 inverse = InverseDynamicsRegressor(hidden_layer_sizes=(64, 64), random_state=0)
 inverse.fit(pairs, play.y[rows])
 
-# The expert's episodes, used as states only (and the state after each last step).
-demos = collect_demonstrations(POINT_REACH, PointReachExpert(), n_episodes=50, random_state=0)
-inferred = inverse.label_actions(demos.X, demos.groups, demos.final_observations)
+# The expert's episodes, used as states only (and the state after each
+# last step).
+demos = collect_demonstrations(POINT_REACH, PointReachExpert(),
+                               n_episodes=50, random_state=0)
+inferred = inverse.label_actions(demos.X, demos.groups,
+                                 demos.final_observations)
 
 success = {}
-for name, labels in [("true actions", demos.y), ("inferred actions", inferred)]:
-    policy = BCRegressor(hidden_layer_sizes=(64, 64), random_state=0).fit(demos.X, labels)
-    success[name] = evaluate_policy(policy, POINT_REACH, 50, random_state=2).success_rate
+for name, labels in [("true actions", demos.y),
+                     ("inferred actions", inferred)]:
+    policy = BCRegressor(hidden_layer_sizes=(64, 64), random_state=0)
+    policy.fit(demos.X, labels)
+    success[name] = evaluate_policy(policy, POINT_REACH, 50,
+                                    random_state=2).success_rate
 print(success)
 
 # %%
@@ -57,7 +63,9 @@ left.scatter(demos.y[:, 0], inferred[:, 0], s=4, alpha=0.4)
 left.plot([-1, 1], [-1, 1], color="black", linewidth=0.8)
 left.set(xlabel="expert's action (x velocity)", ylabel="inferred action",
          title="inverse dynamics labels")
-right.bar(list(success), list(success.values()), color=["tab:green", "tab:blue"])
-right.set(ylabel="success rate", ylim=(0, 1), title="BC from each set of labels")
+right.bar(list(success), list(success.values()),
+          color=["tab:green", "tab:blue"])
+right.set(ylabel="success rate", ylim=(0, 1),
+          title="BC from each set of labels")
 fig.tight_layout()
 plt.show()

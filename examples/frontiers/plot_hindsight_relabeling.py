@@ -25,14 +25,17 @@ from sklearn_il.envs import POINT_REACH, PointReachEnv
 
 rng = np.random.default_rng(0)
 play = collect_demonstrations(
-    POINT_REACH, lambda X: rng.uniform(-1, 1, (len(X), 2)), n_episodes=40, random_state=0
-)
-raw = BCRegressor(hidden_layer_sizes=(64, 64), random_state=0).fit(play.X, play.y)
-# States are the positions (first two columns); the relabeler appends the goal.
-X_goal, y_goal = HindsightRelabeler("window", window=3, n_relabels=4, random_state=0).fit_resample(
-    play.X[:, :2], play.y, play.groups
-)
-relabeled = BCRegressor(hidden_layer_sizes=(64, 64), random_state=0).fit(X_goal, y_goal)
+    POINT_REACH, lambda X: rng.uniform(-1, 1, (len(X), 2)), n_episodes=40,
+    random_state=0)
+raw = BCRegressor(hidden_layer_sizes=(64, 64), random_state=0)
+raw.fit(play.X, play.y)
+# States are the positions (first two columns); the relabeler appends the
+# goal.
+relabeler = HindsightRelabeler("window", window=3, n_relabels=4,
+                               random_state=0)
+X_goal, y_goal = relabeler.fit_resample(play.X[:, :2], play.y, play.groups)
+relabeled = BCRegressor(hidden_layer_sizes=(64, 64), random_state=0)
+relabeled.fit(X_goal, y_goal)
 
 
 def drive(policy, goal, steps=40):
@@ -41,7 +44,8 @@ def drive(policy, goal, steps=40):
     obs, _ = env.reset(seed=0, options={"position": (0.0, 0.0), "goal": goal})
     path = [obs[:2]]
     for _ in range(steps):
-        obs, _, done, _, _ = env.step(policy.predict(obs[None, :].astype(float))[0])
+        action = policy.predict(obs[None, :].astype(float))[0]
+        obs, _, done, _, _ = env.step(action)
         path.append(obs[:2])
         if done:
             break
@@ -51,7 +55,8 @@ def drive(policy, goal, steps=40):
 # %%
 goals = [(0.7, 0.6), (-0.6, 0.7), (-0.7, -0.5), (0.5, -0.7)]
 fig, axes = plt.subplots(1, 2, figsize=(9, 4.5), sharey=True)
-for ax, (name, policy) in zip(axes, [("raw play", raw), ("relabeled play", relabeled)]):
+for ax, (name, policy) in zip(axes, [("raw play", raw),
+                                      ("relabeled play", relabeled)]):
     for goal in goals:
         path = drive(policy, goal)
         (line,) = ax.plot(path[:, 0], path[:, 1])

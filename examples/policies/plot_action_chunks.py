@@ -51,16 +51,19 @@ modes = {
 }
 fig, ax = plt.subplots(figsize=(8, 4))
 for name, mode in modes.items():
-    policy.set_params(**{"n_action_steps": None, "temporal_ensemble_coeff": None, **mode})
+    policy.set_params(**{"n_action_steps": None,
+                         "temporal_ensemble_coeff": None, **mode})
     episodes = rollout(policy, OBSTACLE, n_episodes=20, random_state=1)
     actions = episodes.y.ravel()
     same_episode = episodes.groups[1:] == episodes.groups[:-1]
     jump = np.abs(np.diff(actions))[same_episode].mean()
     first = episodes.groups == episodes.groups[0]
-    label = f"{name}: success {episodes.successes.mean():.2f}, mean |Δa| {jump:.3f}"
+    label = (f"{name}: success {episodes.successes.mean():.2f}, "
+             f"mean |Δa| {jump:.3f}")
     print(label)
     ax.step(np.arange(first.sum()), actions[first], where="post", label=label)
-ax.set(xlabel="time step", ylabel="steering action", title="one episode, three ways to execute chunks")
+ax.set(xlabel="time step", ylabel="steering action",
+       title="one episode, three ways to execute chunks")
 ax.legend(loc="best", fontsize="small")
 plt.show()
 

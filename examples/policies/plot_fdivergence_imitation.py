@@ -30,17 +30,20 @@ from sklearn_il.inspection import ActionDistributionDisplay
 
 X, y, groups = make_obstacle(n_episodes=50, random_state=0)
 
+reverse_kl = FDivergenceBC(divergence="reverse_kl")
 policies = {
     "forward KL\nBCRegressor(loss='gaussian')": BCRegressor(loss="gaussian"),
     "Jensen-Shannon\nFDivergenceBC('js')": FDivergenceBC(divergence="js"),
-    "reverse KL\nFDivergenceBC('reverse_kl')": FDivergenceBC(divergence="reverse_kl"),
+    "reverse KL\nFDivergenceBC('reverse_kl')": reverse_kl,
 }
 states = [[0.0, 0.0], [0.4, 0.5], [0.4, -0.5]]
 
-fig, axes = plt.subplots(1, len(policies) + 1, figsize=(3.4 * (len(policies) + 1), 3.8))
+n_panels = len(policies) + 1
+fig, axes = plt.subplots(1, n_panels, figsize=(3.4 * n_panels, 3.8))
 for ax, (name, policy) in zip(axes, policies.items()):
     policy.set_params(random_state=0).fit(X, y)
-    success = evaluate_policy(policy, OBSTACLE, n_episodes=20, random_state=1).success_rate
+    success = evaluate_policy(policy, OBSTACLE, n_episodes=20,
+                              random_state=1).success_rate
     print(f"{name.splitlines()[1]:<30} success rate {success:.2f}")
     ActionDistributionDisplay.from_estimator(
         policy, states, expert=ObstacleExpert(), random_state=0,
@@ -52,7 +55,7 @@ for ax in axes[1:-1]:
     ax.set_ylabel("")
     ax.get_legend().remove()
 
-curve = policies["reverse KL\nFDivergenceBC('reverse_kl')"].adversarial_loss_curve_
+curve = reverse_kl.adversarial_loss_curve_
 axes[-1].plot(100 * np.arange(len(curve)), curve)
 axes[-1].set(xlabel="adversarial step", ylabel="divergence estimate",
              title="reverse KL game")

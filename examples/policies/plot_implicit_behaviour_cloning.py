@@ -34,7 +34,8 @@ X, y, groups = make_particle(n_episodes=50, random_state=0)
 warnings.filterwarnings("ignore", category=ConvergenceWarning)
 policies = {
     "BCRegressor": BCRegressor(hidden_layer_sizes=(64, 64), random_state=0),
-    "ImplicitBC": ImplicitBC(hidden_layer_sizes=(64, 64), max_iter=150, random_state=0),
+    "ImplicitBC": ImplicitBC(hidden_layer_sizes=(64, 64), max_iter=150,
+                             random_state=0),
 }
 
 fig, axes = plt.subplots(1, len(policies), figsize=(9, 4.5), sharey=True)
@@ -46,10 +47,11 @@ for ax, (name, policy) in zip(axes, policies.items()):
         rows = episodes.X[episodes.groups == episode]
         ax.plot(rows[:, 0], rows[:, 1], color=colour)
         ax.plot(*rows[0, :2], "o", color=colour, markersize=4)
-        ax.plot(*rows[0, 4:6], "o", color=colour, markersize=12, fillstyle="none")
+        ax.plot(*rows[0, 4:6], "o", color=colour, markersize=12,
+                fillstyle="none")
         ax.plot(*rows[0, 6:8], "*", color=colour, markersize=12)
-    ax.set(title=f"{name}: success {episodes.successes.mean():.2f}", xlim=(0, 1), ylim=(0, 1),
-           xlabel="x", aspect="equal")
+    ax.set(title=f"{name}: success {episodes.successes.mean():.2f}",
+           xlim=(0, 1), ylim=(0, 1), xlabel="x", aspect="equal")
 axes[0].set_ylabel("y")
 fig.tight_layout()
 plt.show()

@@ -43,7 +43,8 @@ X, y, groups = make_obstacle(n_episodes=30, random_state=0)
 
 # Smaller networks than the defaults, so that the example runs in seconds.
 policies = {
-    "BCRegressor(loss='gaussian')": BCRegressor(loss="gaussian", hidden_layer_sizes=(64, 64)),
+    "BCRegressor(loss='gaussian')": BCRegressor(
+        loss="gaussian", hidden_layer_sizes=(64, 64)),
     "MixtureDensityBC": MixtureDensityBC(hidden_layer_sizes=(64, 64)),
     "DiffusionBC": DiffusionBC(hidden_layer_sizes=(128, 128)),
     "AutoregressiveBC": AutoregressiveBC(hidden_layer_sizes=(64, 64)),
@@ -57,7 +58,8 @@ fig, axes = plt.subplots(2, 3, figsize=(10, 7.5), sharey=True)
 axes = axes.ravel()
 for ax, (name, policy) in zip(axes, policies.items()):
     policy.set_params(random_state=0).fit(X, y)
-    success = evaluate_policy(policy, OBSTACLE, n_episodes=20, random_state=1).success_rate
+    success = evaluate_policy(policy, OBSTACLE, n_episodes=20,
+                              random_state=1).success_rate
     print(f"{name:<30} success rate {success:.2f}")
     ActionDistributionDisplay.from_estimator(
         policy, states, expert=ObstacleExpert(), random_state=0,
@@ -75,11 +77,12 @@ plt.show()
 # The Gaussian policy's draws at the start state spread across both modes
 # and the gap between them, and its ``predict`` (the mean) is 0: it hits the
 # obstacle every time. The mixture puts a component on each mode and
-# predicts the mean of the one at the mixture's highest peak; the autoregressive (binned)
-# policy draws the two modes and nothing between; the diffusion policy draws
-# mostly on them (a few between at these small settings, 4% with the
-# defaults); the conditional VAE's draws are blurrier, but its ``predict``
-# (the densest of its decoded prior draws) commits to one side. Away from
-# the start, every policy agrees with the expert: there is only one mode to
-# learn there. ``benchmarks/bench_multimodal.py`` measures this over 10
-# seeds with the library's defaults.
+# predicts the mean of the one at the mixture's highest peak; the
+# autoregressive (binned) policy draws the two modes and nothing between;
+# the diffusion policy draws mostly on them (a few between at these small
+# settings, 4% with the defaults); the conditional VAE's draws are
+# blurrier, but its ``predict`` (the densest of its decoded prior draws)
+# commits to one side. Away from the start, every policy agrees with the
+# expert: there is only one mode to learn there.
+# ``benchmarks/bench_multimodal.py`` measures this over 10 seeds with the
+# library's defaults.
