@@ -162,7 +162,8 @@ def export(estimator, path, format="onnx"):
     >>> from sklearn_il.datasets import make_obstacle
     >>> from sklearn_il.io import export
     >>> X, y, _ = make_obstacle(n_episodes=3, random_state=0)
-    >>> policy = BCRegressor(hidden_layer_sizes=(16,), max_iter=5, random_state=0).fit(X, y)
+    >>> policy = BCRegressor(hidden_layer_sizes=(16,), max_iter=5,
+    ...                      random_state=0).fit(X, y)
     >>> path = os.path.join(tempfile.mkdtemp(), "policy.pt")
     >>> export(policy, path, format="torchscript")
     >>> graph = torch.jit.load(path)

@@ -224,7 +224,7 @@ def typicality_weights(estimator, X, y, groups, *, cv=5, method="top", top_fract
     >>> policy = BCRegressor(loss="gaussian", hidden_layer_sizes=(16,),
     ...                      learning_rate_init=0.01, max_iter=30, random_state=0)
     >>> weights = typicality_weights(policy, X, y, groups, top_fraction=0.5)
-    >>> weights[::30]                             # per episode: the noisy two are out
+    >>> weights[::30]                    # per episode: the noisy two are out
     array([0., 1., 1., 0., 1., 1., 1., 1., 0., 0.])
     """
     X, y, groups = indexable(X, y, groups)

@@ -101,11 +101,14 @@ def load_minari(dataset_id_or_path, *, return_X_y=False, download=False):
     >>> from sklearn_il.datasets import collect_demonstrations, load_minari
     >>> from sklearn_il.envs import OBSTACLE, ObstacleExpert
     >>> os.environ["MINARI_DATASETS_PATH"] = tempfile.mkdtemp()
-    >>> demos = collect_demonstrations(OBSTACLE, ObstacleExpert(), 3, random_state=0)
+    >>> demos = collect_demonstrations(OBSTACLE, ObstacleExpert(), 3,
+    ...                                random_state=0)
     >>> _ = demos.to_minari("sklearn_il/obstacle/expert-v0", env=OBSTACLE,
     ...                     author="me", author_email="me@example.com",
-    ...                     code_permalink="https://example.com", description="doc")
-    >>> X, y, groups = load_minari("sklearn_il/obstacle/expert-v0", return_X_y=True)
+    ...                     code_permalink="https://example.com",
+    ...                     description="doc")
+    >>> X, y, groups = load_minari("sklearn_il/obstacle/expert-v0",
+    ...                            return_X_y=True)
     >>> X.shape, len(set(groups))
     ((90, 2), 3)
     """

@@ -84,7 +84,8 @@ def state_pairs(X, groups):
     Examples
     --------
     >>> from sklearn_il.dynamics import state_pairs
-    >>> pairs, rows = state_pairs([[0.0], [1.0], [5.0], [6.0]], groups=[0, 0, 1, 1])
+    >>> pairs, rows = state_pairs([[0.0], [1.0], [5.0], [6.0]],
+    ...                           groups=[0, 0, 1, 1])
     >>> pairs.tolist(), rows.tolist()
     ([[0.0, 1.0], [5.0, 6.0]], [0, 2])
     """
@@ -352,7 +353,8 @@ class InverseDynamicsRegressor(BCRegressor):
     >>> from sklearn_il.dynamics import InverseDynamicsRegressor, state_pairs
     >>> X, y, groups = make_point_reach(n_episodes=5, random_state=0)
     >>> pairs, rows = state_pairs(X, groups)
-    >>> model = InverseDynamicsRegressor(hidden_layer_sizes=(32,), max_iter=50, random_state=0)
+    >>> model = InverseDynamicsRegressor(hidden_layer_sizes=(32,), max_iter=50,
+    ...                                  random_state=0)
     >>> labels = model.fit(pairs, y[rows]).label_actions(X, groups)
     >>> labels.shape == y.shape
     True

@@ -76,7 +76,8 @@ def rollout(policy, env, n_episodes=1, random_state=None, max_episode_steps=None
     --------
     >>> from sklearn_il.envs import OBSTACLE, ObstacleExpert
     >>> from sklearn_il.evaluation import rollout
-    >>> trajectories = rollout(ObstacleExpert(), OBSTACLE, n_episodes=2, random_state=0)
+    >>> trajectories = rollout(ObstacleExpert(), OBSTACLE, n_episodes=2,
+    ...                        random_state=0)
     >>> trajectories.successes
     array([1., 1.])
     """
@@ -199,8 +200,10 @@ def make_rollout_scorer(
     >>> from sklearn_il.envs import OBSTACLE
     >>> from sklearn_il.evaluation import make_rollout_scorer
     >>> X, y, groups = make_obstacle(n_episodes=5, random_state=0)
-    >>> policy = BCRegressor(hidden_layer_sizes=(32,), max_iter=10, random_state=0).fit(X, y)
-    >>> scorer = make_rollout_scorer(OBSTACLE, n_episodes=2, metric="success_rate")
+    >>> policy = BCRegressor(hidden_layer_sizes=(32,), max_iter=10,
+    ...                      random_state=0).fit(X, y)
+    >>> scorer = make_rollout_scorer(OBSTACLE, n_episodes=2,
+    ...                              metric="success_rate")
     >>> 0.0 <= scorer(policy, X, y) <= 1.0
     True
     """
@@ -262,7 +265,8 @@ def compounding_error(policy, env, expert, n_episodes=10, random_state=None, max
     >>> from sklearn_il.envs import WINDING_ROAD, WindingRoadExpert
     >>> from sklearn_il.evaluation import compounding_error
     >>> expert = WindingRoadExpert()
-    >>> result = compounding_error(expert, WINDING_ROAD, expert, n_episodes=2, random_state=0)
+    >>> result = compounding_error(expert, WINDING_ROAD, expert, n_episodes=2,
+    ...                            random_state=0)
     >>> float(result.cumulative_cost[-1]), float(result.action_error.max())
     (0.0, 0.0)
     """

@@ -68,9 +68,11 @@ class ActionDistributionDisplay:
     >>> from sklearn_il.envs import ObstacleExpert
     >>> from sklearn_il.inspection import ActionDistributionDisplay
     >>> X, y, _ = make_obstacle(n_episodes=10, random_state=0)
-    >>> policy = MixtureDensityBC(hidden_layer_sizes=(32,), max_iter=50, random_state=0).fit(X, y)
+    >>> policy = MixtureDensityBC(hidden_layer_sizes=(32,), max_iter=50,
+    ...                           random_state=0).fit(X, y)
     >>> display = ActionDistributionDisplay.from_estimator(
-    ...     policy, [[0.0, 0.0], [0.5, 0.6]], expert=ObstacleExpert(), random_state=0)
+    ...     policy, [[0.0, 0.0], [0.5, 0.6]], expert=ObstacleExpert(),
+    ...     random_state=0)
     >>> display.sampled_actions.shape
     (2, 200, 1)
     """
@@ -254,7 +256,8 @@ class CompoundingErrorDisplay:
     >>> from sklearn_il.inspection import CompoundingErrorDisplay
     >>> expert = WindingRoadExpert()
     >>> display = CompoundingErrorDisplay.from_estimator(
-    ...     expert, WINDING_ROAD, expert, n_episodes=2, random_state=0, name="expert")
+    ...     expert, WINDING_ROAD, expert, n_episodes=2, random_state=0,
+    ...     name="expert")
     >>> display.errors.cumulative_cost[-1]
     np.float64(0.0)
     """

@@ -141,7 +141,8 @@ def dump(estimator, path):
     >>> from sklearn_il.datasets import make_obstacle
     >>> from sklearn_il.io import dump, load
     >>> X, y, _ = make_obstacle(n_episodes=3, random_state=0)
-    >>> policy = BCRegressor(hidden_layer_sizes=(16,), max_iter=5, random_state=0).fit(X, y)
+    >>> policy = BCRegressor(hidden_layer_sizes=(16,), max_iter=5,
+    ...                      random_state=0).fit(X, y)
     >>> path = os.path.join(tempfile.mkdtemp(), "policy.safetensors")
     >>> dump(policy, path)
     >>> bool((load(path).predict(X[:3]) == policy.predict(X[:3])).all())
@@ -257,7 +258,8 @@ def trusted_types(estimator=None):
     >>> from sklearn_il.datasets import make_obstacle
     >>> from sklearn_il.io import trusted_types
     >>> X, y, _ = make_obstacle(n_episodes=3, random_state=0)
-    >>> policy = BCRegressor(hidden_layer_sizes=(16,), max_iter=5, random_state=0).fit(X, y)
+    >>> policy = BCRegressor(hidden_layer_sizes=(16,), max_iter=5,
+    ...                      random_state=0).fit(X, y)
     >>> trusted_types(policy)
     ['sklearn_il.policies.bc.BCRegressor']
     >>> data = skops.io.dumps(policy)

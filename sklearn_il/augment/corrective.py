@@ -105,7 +105,8 @@ class CorrectiveAugmenter(BaseAugmenter):
     >>> from sklearn_il.dynamics import DynamicsRegressor
     >>> X, y, groups = make_winding_road(n_episodes=2, random_state=0)
     >>> augmenter = CorrectiveAugmenter(
-    ...     DynamicsRegressor(hidden_layer_sizes=(32,), max_iter=10, random_state=0),
+    ...     DynamicsRegressor(hidden_layer_sizes=(32,), max_iter=10,
+    ...                       random_state=0),
     ...     random_state=0)
     >>> X_res, y_res = augmenter.fit_resample(X, y, groups)
     >>> X_res.shape[0] == X.shape[0] + augmenter.n_kept_

@@ -46,7 +46,8 @@ class NoiseAugmenter(BaseAugmenter):
     >>> from sklearn_il.augment import NoiseAugmenter
     >>> from sklearn_il.datasets import make_winding_road
     >>> X, y, groups = make_winding_road(n_episodes=2, random_state=0)
-    >>> X_res, y_res = NoiseAugmenter(n_copies=2, random_state=0).fit_resample(X, y, groups)
+    >>> augmenter = NoiseAugmenter(n_copies=2, random_state=0)
+    >>> X_res, y_res = augmenter.fit_resample(X, y, groups)
     >>> X_res.shape[0] == 3 * X.shape[0]
     True
     """

@@ -330,8 +330,9 @@ class DiffusionBC(ContinuousPolicy):
     >>> policy = DiffusionBC(hidden_layer_sizes=(32,), max_iter=5, random_state=0)
     >>> policy.fit(X, y).predict(X[:2]).shape
     (2,)
-    >>> chunked = DiffusionBC(horizon=4, n_action_steps=2, hidden_layer_sizes=(32,),
-    ...                       max_iter=5, random_state=0).fit(X, y, groups=groups)
+    >>> chunked = DiffusionBC(horizon=4, n_action_steps=2,
+    ...                       hidden_layer_sizes=(32,), max_iter=5,
+    ...                       random_state=0).fit(X, y, groups=groups)
     >>> chunked.predict_chunk(X[:2]).shape
     (2, 4, 1)
     """

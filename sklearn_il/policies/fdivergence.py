@@ -137,8 +137,8 @@ class FDivergenceBC(GaussianPolicy):
     >>> from sklearn_il import FDivergenceBC
     >>> from sklearn_il.datasets import make_obstacle
     >>> X, y, _ = make_obstacle(n_episodes=5, random_state=0)
-    >>> policy = FDivergenceBC(hidden_layer_sizes=(16,), max_iter=5, n_adversarial_steps=20,
-    ...                        random_state=0)
+    >>> policy = FDivergenceBC(hidden_layer_sizes=(16,), max_iter=5,
+    ...                        n_adversarial_steps=20, random_state=0)
     >>> policy.fit(X, y).predict(X[:2]).shape
     (2,)
     """

@@ -200,11 +200,13 @@ class SequenceBC(BCRegressor):
     >>> from sklearn_il.preprocessing import HistoryStacker
     >>> X, y, groups = make_winding_road(n_episodes=2, random_state=0)
     >>> X_history = HistoryStacker(n_frames=2).fit_transform(X, groups=groups)
-    >>> policy = SequenceBC(n_frames=2, hidden_layer_sizes=(16,), max_iter=5, random_state=0)
+    >>> policy = SequenceBC(n_frames=2, hidden_layer_sizes=(16,), max_iter=5,
+    ...                     random_state=0)
     >>> policy.fit(X_history, y).predict(X_history[:3]).shape
     (3,)
-    >>> transformer = SequenceBC(n_frames=2, encoder="transformer", n_layers=1, n_heads=2,
-    ...                          hidden_layer_sizes=(16,), max_iter=5, random_state=0)
+    >>> transformer = SequenceBC(n_frames=2, encoder="transformer", n_layers=1,
+    ...                          n_heads=2, hidden_layer_sizes=(16,),
+    ...                          max_iter=5, random_state=0)
     >>> transformer.fit(X_history, y).predict(X_history[:3]).shape
     (3,)
     """
