@@ -34,6 +34,8 @@ setup(
         "deploy": ["onnx>=1.16", "onnxruntime>=1.18"],
         # Logging policies to MLflow (saved with skops, its default format).
         "mlflow": ["mlflow>=3.0"],
+        # stable-baselines3 agents as experts (sklearn_il.experts.SB3Expert).
+        "sb3": ["stable-baselines3>=2.3"],
         "box2d": ["gymnasium[box2d]>=1.0"],
         "mujoco": ["gymnasium[mujoco]>=1.0"],
         "test": [
@@ -53,6 +55,8 @@ setup(
             # A real client of partial_fit: OptunaSearchCV's pruning.
             "optuna>=4",
             "optuna-integration>=4",
+            # Experts as stable-baselines3 users hold them.
+            "stable-baselines3>=2.3",
         ],
         "docs": [
             "sphinx>=7",

@@ -188,12 +188,25 @@ class HistoryActor(Actor):
         return self.predict(stacked[np.cumsum(lengths) - 1])
 
 
+def _is_sb3_model(agent):
+    """Whether ``agent`` is a stable-baselines3 model (checked without
+    importing stable-baselines3)."""
+    return any(cls.__name__ == "BaseAlgorithm"
+               and cls.__module__ == "stable_baselines3.common.base_class"
+               for cls in type(agent).__mro__)
+
+
 def predict_function(agent):
     """``agent``'s actions for a batch of observations, stateless: ``predict`` or the callable.
 
     An estimator fitted on a DataFrame gets the observations under its
-    feature names.
+    feature names; a stable-baselines3 model is asked through
+    :class:`~sklearn_il.experts.SB3Expert`.
     """
+    if _is_sb3_model(agent):
+        from .experts import SB3Expert
+
+        return SB3Expert(agent).predict
     if hasattr(agent, "predict"):
         names = getattr(agent, "feature_names_in_", None)
         if names is not None:

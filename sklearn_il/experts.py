@@ -6,6 +6,8 @@ DART need. :func:`make_expert` returns the one for a task id, built-in tasks
 included.
 """
 
+import os
+import pickle
 import types
 
 import gymnasium as gym
@@ -21,6 +23,7 @@ __all__ = [
     "LunarLanderHeuristic",
     "PendulumSwingUp",
     "ReacherIK",
+    "SB3Expert",
     "make_expert",
 ]
 
@@ -268,6 +271,102 @@ _EXPERTS = {
     "InvertedDoublePendulum-v5": InvertedDoublePendulumLQR,
     "Reacher-v5": ReacherIK,
 }
+
+
+class SB3Expert:
+    """A stable-baselines3 agent as an expert: its deterministic action for a
+    batch of observations, normalised as the agent was trained.
+
+    A stable-baselines3 model's own ``predict(obs, deterministic=False)``
+    returns ``(actions, state)`` and draws from the policy; an agent trained
+    under ``VecNormalize`` expects normalised observations, and after
+    ``PPO.load`` it no longer knows its statistics. This adapter answers
+    the expert protocol: ``predict(X)`` returns actions only, the policy's
+    mode by default, from observations normalised with the agent's
+    statistics, for all rows at once (the rollout engine asks for all of
+    its envs in one call).
+
+    A bare model works as an expert too: the library wraps any
+    stable-baselines3 model in this class, using the ``VecNormalize`` of
+    the env the model still holds, if any. Wrap it yourself to pass the
+    statistics of a loaded model or to draw actions.
+
+    Parameters
+    ----------
+    model : stable_baselines3.common.base_class.BaseAlgorithm
+        A trained agent (``PPO``, ``SAC``, ``TD3``, ... or ``PPO.load(path)``),
+        for any action space its ``predict`` serves; not a recurrent one.
+    normalization : VecNormalize, str or path-like, default=None
+        The observation statistics the agent was trained with: a
+        ``VecNormalize`` (its env may be closed) or the path of the file its
+        ``save`` wrote (the RL Zoo's ``vecnormalize.pkl``). The file is a
+        pickle, read as stable-baselines3's ``VecNormalize.load`` reads it:
+        load only files you trust. None: the ``VecNormalize`` of the env the
+        model holds (``model.get_vec_normalize_env()``), or no
+        normalisation.
+    deterministic : bool, default=True
+        The policy's mode (the mean action; the most probable one): an
+        expert's label should not be a random draw. ``False`` samples, as the
+        agent did while it trained.
+
+    Examples
+    --------
+    An agent trained under ``VecNormalize`` (briefly: its skill does not
+    matter here), saved and loaded again:
+
+    >>> import os, tempfile
+    >>> from stable_baselines3 import PPO
+    >>> from stable_baselines3.common.env_util import make_vec_env
+    >>> from stable_baselines3.common.vec_env import VecNormalize
+    >>> from sklearn_il.datasets import collect_demonstrations
+    >>> from sklearn_il.experts import SB3Expert
+    >>> venv = VecNormalize(make_vec_env("Pendulum-v1", seed=0))
+    >>> agent = PPO("MlpPolicy", venv, n_steps=64, batch_size=64, seed=0,
+    ...             device="cpu").learn(64)
+    >>> folder = tempfile.mkdtemp()
+    >>> agent.save(os.path.join(folder, "agent.zip"))
+    >>> venv.save(os.path.join(folder, "vecnormalize.pkl"))
+    >>> loaded = PPO.load(os.path.join(folder, "agent.zip"), device="cpu")
+    >>> expert = SB3Expert(loaded, os.path.join(folder, "vecnormalize.pkl"))
+    >>> demos = collect_demonstrations("Pendulum-v1", expert, n_episodes=2,
+    ...                                random_state=0)
+    >>> demos.y.shape
+    (400, 1)
+    """
+
+    def __init__(self, model, normalization=None, deterministic=True):
+        self.model = model
+        self.normalization = normalization
+        self.deterministic = deterministic
+
+    def _statistics(self):
+        """The ``VecNormalize`` whose observation statistics apply, or None."""
+        if not hasattr(self, "_statistics_"):
+            source = self.normalization
+            if source is None:
+                source = self.model.get_vec_normalize_env()
+            elif isinstance(source, (str, os.PathLike)):
+                with open(source, "rb") as f:
+                    source = pickle.load(f)
+            if source is not None and not hasattr(source, "normalize_obs"):
+                raise TypeError(
+                    "normalization must be a VecNormalize or the path of the file "
+                    f"its save wrote; got {type(source).__name__}."
+                )
+            self._statistics_ = source
+        return self._statistics_
+
+    @documented_predict(returns="""actions : ndarray of shape (n_samples, n_action_dims) or (n_samples,)
+            As the agent's ``predict`` returns them: floats within the
+            action bounds for continuous actions, int labels for discrete
+            ones.""")
+    def predict(self, X):
+        X = np.asarray(X, dtype=np.float32)
+        statistics = self._statistics()
+        if statistics is not None:
+            X = statistics.normalize_obs(X)
+        actions, _ = self.model.predict(X, deterministic=self.deterministic)
+        return actions
 
 
 def make_expert(env_id):
