@@ -1,0 +1,195 @@
+"""MuJoCo locomotion with the RL Zoo's experts: BC, DAgger, DART, CCIL and
+DiffusionBC, beside the field's published figures.
+
+The experts are the RL Baselines3 Zoo's TQC agents, read with NumPy
+(``benchmarks/experts/README.md`` says where they come from and how they
+were checked). For each task, budget of expert episodes and seed, each
+method is fitted with the library's defaults and rolled out on
+``--eval-episodes`` episodes. Its return is normalised: 0 for a
+uniform-random policy and 1 for the expert, both measured in this run on
+the same episodes. The methods:
+
+- BC: ``BCRegressor`` on ``budget`` expert episodes;
+- DAgger and DART at equal expert labels: ``budget // 5`` expert episodes,
+  then 4 rounds of ``budget // 5`` episodes (the learner's, labelled by the
+  expert; the expert's, with noise shaped like the learner's errors),
+  each beside BC on as many expert labels (``BC, same labels``): a learner
+  that falls early collects fewer labels than the expert's episodes hold;
+- CCIL: BC on the demonstrations and ``CorrectiveAugmenter``'s labels;
+- DiffusionBC on ``budget`` expert episodes.
+
+Printed per row: mean, median and interquartile range over seeds of the
+normalised return, the mean number of expert labels and the mean fit
+seconds (of one seed, on one core). Then the published figures.
+
+Run: ``python benchmarks/bench_mujoco.py [--seeds 5] [--tasks ...]
+[--budgets 5 25] [--methods ...] [--jobs -1]``; ``--quick`` runs
+HalfCheetah-v5 at 5 episodes with 2 seeds and 5 evaluation episodes (under
+10 minutes on 2 cores).
+"""
+
+import argparse
+import pathlib
+import sys
+import time
+import warnings
+
+import gymnasium as gym
+import mujoco
+import numpy as np
+import torch
+from bench_bc import RandomPolicy
+from bench_compounding import expert_labels
+from joblib import Parallel, delayed
+from sklearn.exceptions import ConvergenceWarning
+
+from sklearn_il import BCRegressor, DiffusionBC
+from sklearn_il.augment import CorrectiveAugmenter
+from sklearn_il.datasets import collect_demonstrations
+from sklearn_il.evaluation import evaluate_policy
+from sklearn_il.interactive import DAggerWrapper, DARTWrapper
+
+EXPERTS = pathlib.Path(__file__).parent / "experts"
+TASKS = {"Hopper-v5": "tqc-Hopper-v3", "Walker2d-v5": "tqc-Walker2d-v3",
+         "HalfCheetah-v5": "tqc-HalfCheetah-v3"}
+METHODS = ("BC", "DAgger", "DART", "CCIL", "DiffusionBC")
+EVALUATION_SEED = 1000
+PUBLISHED = """\
+Published, for comparison (other experts, data and tuning):
+  imitation's benchmark (seals variants, tuned, full data), normalised return:
+    BC      Hopper 1.00   HalfCheetah 0.92   Walker2d 0.96
+    DAgger  Hopper 1.01   HalfCheetah 1.02   Walker2d 1.00
+  CCIL paper (D4RL expert data: 25 / 20 / 50 trajectories; small noise
+  in evaluation), return:
+    Hopper       BC 1984 -> CCIL 2631 (expert 3234)
+    Walker2d     BC 1923 -> CCIL 3538
+    HalfCheetah  BC 8309 -> CCIL 8757"""
+
+
+class ZooActor:
+    """A zoo agent's deterministic action, ``tanh`` of its actor's mean, in
+    NumPy; the actions are within [-1, 1], the tasks' bounds."""
+
+    def __init__(self, name):
+        weights = np.load(EXPERTS / f"{name}.npz")
+        self.layers = [(weights[f"{layer}_weight"].astype(np.float64),
+                        weights[f"{layer}_bias"].astype(np.float64))
+                       for layer in ("latent_pi_0", "latent_pi_2", "mu")]
+
+    def predict(self, X):
+        h = np.asarray(X, dtype=np.float64)
+        for i, (weight, bias) in enumerate(self.layers):
+            h = h @ weight.T + bias
+            h = np.maximum(h, 0.0) if i < len(self.layers) - 1 else np.tanh(h)
+        return h
+
+
+def quiet_mujoco():
+    """MuJoCo warns, at every env made, that gymnasium's model files use a
+    deprecated attribute (``settotalmass``); that one is dropped, any other
+    MuJoCo warning still reaches stderr."""
+    def warn(message):
+        if "settotalmass" not in message:
+            print(f"MuJoCo warning: {message}", file=sys.stderr)
+
+    mujoco.set_mju_user_warning(warn)
+
+
+def references(task, expert, n_episodes):
+    """The random policy's and the expert's mean returns on the evaluation
+    episodes."""
+    def mean_return(agent):
+        return evaluate_policy(agent, task, n_episodes, random_state=EVALUATION_SEED).mean_return
+
+    return mean_return(RandomPolicy(gym.make(task).action_space, 0)), mean_return(expert)
+
+
+def run_seed(task, budget, seed, methods, n_eval):
+    """One seed's rows: (method, mean return, expert labels, fit seconds)
+    for each method; after DAgger and DART, BC on as many expert labels
+    (fit seconds None)."""
+    torch.set_num_threads(1)
+    quiet_mujoco()
+    warnings.filterwarnings("ignore", category=ConvergenceWarning)
+    expert = ZooActor(TASKS[task])
+    demos = collect_demonstrations(task, expert, budget, random_state=seed)
+    X, y, groups = demos.X, demos.y, demos.groups
+
+    def mean_return(policy):
+        return evaluate_policy(policy, task, n_eval, random_state=EVALUATION_SEED).mean_return
+
+    rows = []
+    for method in methods:
+        start = time.perf_counter()
+        if method == "BC":
+            policy, labels = BCRegressor(random_state=seed).fit(X, y), len(y)
+        elif method == "CCIL":
+            X_more, y_more = CorrectiveAugmenter(random_state=seed).fit_resample(X, y, groups)
+            policy, labels = BCRegressor(random_state=seed).fit(X_more, y_more), len(y)
+        elif method == "DiffusionBC":
+            policy, labels = DiffusionBC(random_state=seed).fit(X, y, groups=groups), len(y)
+        else:
+            wrapper = {"DAgger": DAggerWrapper, "DART": DARTWrapper}[method]
+            per_round = max(1, budget // 5)
+            first = demos.take_episodes(range(per_round))
+            policy = wrapper(BCRegressor(random_state=seed), task, expert, n_iter=4,
+                             n_episodes_per_iter=per_round, random_state=seed)
+            policy.fit(first.X, first.y, first.groups)
+            labels = len(policy.y_)
+        seconds = time.perf_counter() - start
+        rows.append((method, mean_return(policy), labels, seconds))
+        if method in ("DAgger", "DART"):
+            same = BCRegressor(random_state=seed).fit(
+                *expert_labels(demos, labels, task, expert, None, seed))
+            rows.append((f"BC, same labels as {method}", mean_return(same), labels, None))
+    return rows
+
+
+def summary(values):
+    values = np.asarray(values)
+    q25, median, q75 = np.percentile(values, [25, 50, 75])
+    return f"{values.mean():6.2f} {median:6.2f} {q75 - q25:6.2f}"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--eval-episodes", type=int, default=10)
+    parser.add_argument("--tasks", nargs="*", default=list(TASKS), choices=list(TASKS))
+    parser.add_argument("--budgets", nargs="*", type=int, default=[5, 25])
+    parser.add_argument("--methods", nargs="*", default=list(METHODS), choices=list(METHODS))
+    parser.add_argument("--jobs", type=int, default=-1, help="seeds run at once")
+    parser.add_argument("--quick", action="store_true",
+                        help="HalfCheetah-v5, 5 episodes, 2 seeds, 5 evaluation episodes")
+    args = parser.parse_args()
+    quiet_mujoco()
+    if args.quick:
+        args.tasks, args.budgets, args.seeds, args.eval_episodes = (
+            ["HalfCheetah-v5"], [5], 2, 5)
+    header = (f"{'task':<15} {'method':<27} {'budget':>6} {'labels':>7} "
+              f"{'mean':>6} {'median':>6} {'IQR':>6} {'fit s':>7}")
+    print(f"# {args.seeds} seeds, {args.eval_episodes} evaluation episodes; "
+          "normalised return over seeds")
+    print(header)
+    print("-" * len(header))
+    for task in args.tasks:
+        low, high = references(task, ZooActor(TASKS[task]), args.eval_episodes)
+        print(f"# {task}: expert return {high:.0f}, random {low:.0f}", flush=True)
+        for budget in args.budgets:
+            per_seed = Parallel(n_jobs=args.jobs)(
+                delayed(run_seed)(task, budget, seed, args.methods, args.eval_episodes)
+                for seed in range(args.seeds))
+            for i, (method, *_) in enumerate(per_seed[0]):
+                results = [rows[i] for rows in per_seed]
+                normalised = [(r[1] - low) / (high - low) for r in results]
+                labels = np.mean([r[2] for r in results])
+                fit = [r[3] for r in results if r[3] is not None]
+                fit = f"{np.mean(fit):7.1f}" if fit else f"{'':>7}"
+                print(f"{task:<15} {method:<27} {budget:>6} {labels:>7.0f} "
+                      f"{summary(normalised)} {fit}", flush=True)
+    print()
+    print(PUBLISHED)
+
+
+if __name__ == "__main__":
+    main()
