@@ -18,14 +18,20 @@ the same episodes. The methods:
 - CCIL: BC on the demonstrations and ``CorrectiveAugmenter``'s labels;
 - DiffusionBC on ``budget`` expert episodes.
 
-Printed per row: mean, median and interquartile range over seeds of the
-normalised return, the mean number of expert labels and the mean fit
-seconds (of one seed, on one core). Then the published figures.
+Printed per row: mean (with its standard error), median and interquartile
+range over seeds of the normalised return, the mean number of expert
+labels and the mean fit seconds (of one seed, on one core). Then the
+published figures.
+
+``--spread`` measures instead how far BC's result moves with the training
+seed alone, on the same demonstrations, and whether averaging the actions
+of three policies trained with different seeds (scikit-learn's
+``BaggingRegressor`` without bootstrap) narrows it, at what cost.
 
 Run: ``python benchmarks/bench_mujoco.py [--seeds 5] [--tasks ...]
 [--budgets 5 25] [--methods ...] [--jobs -1]``; ``--quick`` runs
 HalfCheetah-v5 at 5 episodes with 2 seeds and 5 evaluation episodes (under
-10 minutes on 2 cores).
+10 minutes on 2 cores); ``--spread`` the seed-spread table.
 """
 
 import argparse
@@ -41,6 +47,7 @@ import torch
 from bench_bc import RandomPolicy
 from bench_compounding import expert_labels
 from joblib import Parallel, delayed
+from sklearn.ensemble import BaggingRegressor
 from sklearn.exceptions import ConvergenceWarning
 
 from sklearn_il import BCRegressor, DiffusionBC
@@ -145,10 +152,52 @@ def run_seed(task, budget, seed, methods, n_eval):
     return rows
 
 
+def spread_seed(task, budget, seed, n_eval):
+    """BC and an average of three BC policies, trained with ``seed`` on the
+    same demonstrations: (mean return, fit seconds) of each."""
+    torch.set_num_threads(1)
+    quiet_mujoco()
+    warnings.filterwarnings("ignore", category=ConvergenceWarning)
+    demos = collect_demonstrations(task, ZooActor(TASKS[task]), budget, random_state=0)
+    results = []
+    for policy in (BCRegressor(random_state=seed),
+                   BaggingRegressor(BCRegressor(), n_estimators=3, bootstrap=False,
+                                    random_state=seed)):
+        start = time.perf_counter()
+        policy.fit(demos.X, demos.y)
+        seconds = time.perf_counter() - start
+        results.append((evaluate_policy(policy, task, n_eval,
+                                        random_state=EVALUATION_SEED).mean_return, seconds))
+    return results
+
+
+def seed_spread(args):
+    header = (f"{'task':<15} {'policy':<22} {'budget':>6} {'mean':>6} {'std':>5} "
+              f"{'min':>6} {'max':>6} {'fit s':>6}")
+    print(f"# {args.seeds} training seeds on the same demonstrations, "
+          f"{args.eval_episodes} evaluation episodes; normalised return")
+    print(header)
+    print("-" * len(header))
+    for task in args.tasks:
+        low, high = references(task, ZooActor(TASKS[task]), args.eval_episodes)
+        for budget in args.budgets:
+            per_seed = Parallel(n_jobs=args.jobs)(
+                delayed(spread_seed)(task, budget, seed, args.eval_episodes)
+                for seed in range(args.seeds))
+            for i, name in enumerate(["BC", "BC, 3 seeds averaged"]):
+                scores = np.array([(r[i][0] - low) / (high - low) for r in per_seed])
+                fit = np.mean([r[i][1] for r in per_seed])
+                print(f"{task:<15} {name:<22} {budget:>6} {scores.mean():6.2f} "
+                      f"{scores.std():5.2f} {scores.min():6.2f} {scores.max():6.2f} "
+                      f"{fit:6.1f}", flush=True)
+
+
 def summary(values):
+    """Mean, its standard error, median and interquartile range."""
     values = np.asarray(values)
     q25, median, q75 = np.percentile(values, [25, 50, 75])
-    return f"{values.mean():6.2f} {median:6.2f} {q75 - q25:6.2f}"
+    se = values.std(ddof=1) / np.sqrt(len(values)) if len(values) > 1 else np.nan
+    return f"{values.mean():6.2f} {se:5.2f} {median:6.2f} {q75 - q25:6.2f}"
 
 
 def main():
@@ -161,13 +210,17 @@ def main():
     parser.add_argument("--jobs", type=int, default=-1, help="seeds run at once")
     parser.add_argument("--quick", action="store_true",
                         help="HalfCheetah-v5, 5 episodes, 2 seeds, 5 evaluation episodes")
+    parser.add_argument("--spread", action="store_true",
+                        help="BC's spread over training seeds, and an average of three")
     args = parser.parse_args()
     quiet_mujoco()
+    if args.spread:
+        return seed_spread(args)
     if args.quick:
         args.tasks, args.budgets, args.seeds, args.eval_episodes = (
             ["HalfCheetah-v5"], [5], 2, 5)
     header = (f"{'task':<15} {'method':<27} {'budget':>6} {'labels':>7} "
-              f"{'mean':>6} {'median':>6} {'IQR':>6} {'fit s':>7}")
+              f"{'mean':>6} {'se':>5} {'median':>6} {'IQR':>6} {'fit s':>7}")
     print(f"# {args.seeds} seeds, {args.eval_episodes} evaluation episodes; "
           "normalised return over seeds")
     print(header)
