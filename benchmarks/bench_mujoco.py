@@ -102,28 +102,34 @@ def quiet_mujoco():
     mujoco.set_mju_user_warning(warn)
 
 
+def mean_return(agent, task, n_episodes):
+    """The agent's mean return on the evaluation episodes (the same for all)."""
+    return evaluate_policy(agent, task, n_episodes, random_state=EVALUATION_SEED).mean_return
+
+
 def references(task, expert, n_episodes):
     """The random policy's and the expert's mean returns on the evaluation
     episodes."""
-    def mean_return(agent):
-        return evaluate_policy(agent, task, n_episodes, random_state=EVALUATION_SEED).mean_return
+    random_policy = RandomPolicy(gym.make(task).action_space, 0)
+    return mean_return(random_policy, task, n_episodes), mean_return(expert, task, n_episodes)
 
-    return mean_return(RandomPolicy(gym.make(task).action_space, 0)), mean_return(expert)
+
+def in_worker():
+    """A seed's process: one torch thread, MuJoCo's deprecation notice and
+    the ConvergenceWarnings dropped."""
+    torch.set_num_threads(1)
+    quiet_mujoco()
+    warnings.filterwarnings("ignore", category=ConvergenceWarning)
 
 
 def run_seed(task, budget, seed, methods, n_eval):
     """One seed's rows: (method, mean return, expert labels, fit seconds)
     for each method; after DAgger and DART, BC on as many expert labels
     (fit seconds None)."""
-    torch.set_num_threads(1)
-    quiet_mujoco()
-    warnings.filterwarnings("ignore", category=ConvergenceWarning)
+    in_worker()
     expert = ZooActor(TASKS[task])
     demos = collect_demonstrations(task, expert, budget, random_state=seed)
     X, y, groups = demos.X, demos.y, demos.groups
-
-    def mean_return(policy):
-        return evaluate_policy(policy, task, n_eval, random_state=EVALUATION_SEED).mean_return
 
     rows = []
     for method in methods:
@@ -144,20 +150,19 @@ def run_seed(task, budget, seed, methods, n_eval):
             policy.fit(first.X, first.y, first.groups)
             labels = len(policy.y_)
         seconds = time.perf_counter() - start
-        rows.append((method, mean_return(policy), labels, seconds))
+        rows.append((method, mean_return(policy, task, n_eval), labels, seconds))
         if method in ("DAgger", "DART"):
             same = BCRegressor(random_state=seed).fit(
                 *expert_labels(demos, labels, task, expert, None, seed))
-            rows.append((f"BC, same labels as {method}", mean_return(same), labels, None))
+            rows.append((f"BC, same labels as {method}", mean_return(same, task, n_eval),
+                         labels, None))
     return rows
 
 
 def spread_seed(task, budget, seed, n_eval):
     """BC and an average of three BC policies, trained with ``seed`` on the
     same demonstrations: (mean return, fit seconds) of each."""
-    torch.set_num_threads(1)
-    quiet_mujoco()
-    warnings.filterwarnings("ignore", category=ConvergenceWarning)
+    in_worker()
     demos = collect_demonstrations(task, ZooActor(TASKS[task]), budget, random_state=0)
     results = []
     for policy in (BCRegressor(random_state=seed),
@@ -166,8 +171,7 @@ def spread_seed(task, budget, seed, n_eval):
         start = time.perf_counter()
         policy.fit(demos.X, demos.y)
         seconds = time.perf_counter() - start
-        results.append((evaluate_policy(policy, task, n_eval,
-                                        random_state=EVALUATION_SEED).mean_return, seconds))
+        results.append((mean_return(policy, task, n_eval), seconds))
     return results
 
 
