@@ -165,7 +165,7 @@ def dynamics_line(task, steps, seeds, expert):
                                   multioutput="variance_weighted"))
         one = demos.take_episodes([0])
         augmenter = CorrectiveAugmenter(random_state=seed).fit(one.X, one.y, groups=one.groups)
-        kept.append(augmenter.n_kept_ / augmenter.n_generated_)
+        kept.append(augmenter.kept_fraction_)
     return (f"# {task}: dynamics residual R² {np.mean(r2[bound]):.2f} ± {np.std(r2[bound]):.2f} "
             f"(K={bound:g}), {np.mean(r2[None]):.2f} ± {np.std(r2[None]):.2f} (no bound); "
             f"CCIL keeps {np.mean(kept):.0%} of its labels")

@@ -16,6 +16,11 @@ ACTIVATIONS = {
 }
 
 
+# A feature whose standard deviation is at most this is constant in the
+# data: it keeps its own units (a scale of 1) rather than be blown up.
+CONSTANT_STD = 1e-8
+
+
 class Standardize(nn.Module):
     """``(x - loc) / scale`` with statistics stored as buffers.
 
@@ -31,7 +36,7 @@ class Standardize(nn.Module):
             data = data.double()
             loc, scale = data.mean(0), data.std(0, unbiased=False)
             # Constant columns: leave them unscaled rather than divide by zero.
-            scale = torch.where(scale > 1e-8, scale, torch.ones_like(scale))
+            scale = torch.where(scale > CONSTANT_STD, scale, torch.ones_like(scale))
         self.register_buffer("loc", loc.to(dtype))
         self.register_buffer("scale", scale.to(dtype))
 

@@ -58,13 +58,20 @@ def test_disturbed_action_labels_reach_the_next_state():
     assert np.abs(reached[:, None, :] - X[None]).sum(-1).min(1).max() < 1e-12
 
 
+def standardised_distance(a, b, X):
+    """Root mean square over features of ``a - b``, each in its standard
+    deviations over ``X``: CorrectiveAugmenter's units."""
+    return np.sqrt(np.mean(((a - b) / X.std(0)) ** 2, axis=-1))
+
+
 def test_epsilon_and_model_error_filter_the_labels():
     X, y, groups = episodes()
     close = CorrectiveAugmenter(drift, action_noise=2.0, epsilon=0.1, random_state=0)
     X_res, _ = close.fit_resample(X, y, groups)
     assert 0 < close.n_kept_ < close.n_generated_
+    assert close.kept_fraction_ == close.n_kept_ / close.n_generated_
     # Every kept label is within epsilon of some demonstrated state.
-    distance = np.linalg.norm(X_res[len(X):, None, :] - X[None], axis=-1).min(1)
+    distance = standardised_distance(X_res[len(X):, None, :], X[None], X).min(1)
     assert distance.max() < 0.1
 
     def wrong(states, actions):  # off by 1 on every transition
@@ -75,11 +82,46 @@ def test_epsilon_and_model_error_filter_the_labels():
     assert untrusted.n_kept_ == 0 and len(X_res) == len(X)
 
 
-def test_default_epsilon_is_the_mean_step():
+def test_the_radius_is_in_standard_deviations_of_each_feature():
     X, y, groups = episodes()
-    augmenter = CorrectiveAugmenter(drift).fit(X, y, groups=groups)
-    steps = np.linalg.norm(np.diff(X, axis=0), axis=1)[np.diff(groups) == 0]
-    assert augmenter.epsilon_ == pytest.approx(steps.mean())
+    augmenter = CorrectiveAugmenter(drift, epsilon=0.2).fit(X, y, groups=groups)
+    assert augmenter.epsilon_ == 0.2
+    np.testing.assert_allclose(augmenter.scale_, X.std(0))
+
+
+@pytest.mark.parametrize("epsilon", [0.1, 0.3])
+def test_labels_do_not_depend_on_the_units_of_the_features(epsilon):
+    # The same episodes with one feature in units 1000 times smaller: the
+    # same labels are kept, in the new units, with the same radius.
+    X, y, groups = episodes(n_episodes=5)
+    units = np.array([1000.0, 1.0])
+
+    def drift_in_new_units(states, actions):
+        return drift(states / units, actions) * units
+
+    kept = {}
+    for name, scale, model in (("old", 1.0, drift), ("new", units, drift_in_new_units)):
+        augmenter = CorrectiveAugmenter(model, action_noise=2.0, epsilon=epsilon,
+                                        random_state=0)
+        X_res, y_res = augmenter.fit_resample(X * scale, y, groups)
+        kept[name] = augmenter, X_res[len(X):] / scale, y_res[len(X):]
+    old, new = kept["old"], kept["new"]
+    assert 0 < old[0].n_kept_ < old[0].n_generated_
+    assert new[0].n_kept_ == old[0].n_kept_
+    assert new[0].epsilon_ == pytest.approx(old[0].epsilon_)
+    np.testing.assert_allclose(new[1], old[1])
+    np.testing.assert_array_equal(new[2], old[2])
+
+
+def test_a_constant_feature_keeps_its_own_units():
+    X, y, groups = episodes()
+    X = np.c_[X, np.full(len(X), 3.0)]
+
+    def with_constant(states, actions):
+        return np.c_[drift(states[:, :2], actions), states[:, 2]]
+
+    augmenter = CorrectiveAugmenter(with_constant, epsilon=1.0).fit(X, y, groups=groups)
+    assert augmenter.scale_[2] == 1.0 and augmenter.n_kept_ > 0
 
 
 def test_learned_dynamics_is_fitted_and_kept():
