@@ -27,11 +27,19 @@ published figures.
 seed alone, on the same demonstrations, and whether averaging the actions
 of three policies trained with different seeds (scikit-learn's
 ``BaggingRegressor`` without bootstrap) narrows it, at what cost.
+``--fragility`` measures what an action error of BC's size costs the
+expert itself: BC's error on held-out expert episodes, and the expert's
+return with Gaussian noise of that size on its actions. ``--ccil-labels``
+checks CCIL's labels against the simulator: each label's state is set in
+MuJoCo, its action stepped, and the state reached compared with the
+demonstrated state the label was made to reach.
 
 Run: ``python benchmarks/bench_mujoco.py [--seeds 5] [--tasks ...]
 [--budgets 5 25] [--methods ...] [--jobs -1]``; ``--quick`` runs
 HalfCheetah-v5 at 5 episodes with 2 seeds and 5 evaluation episodes (under
-10 minutes on 2 cores); ``--spread`` the seed-spread table.
+10 minutes on 2 cores); ``--spread`` the seed-spread table;
+``--fragility --budgets 25`` the expert's sensitivity to BC's errors;
+``--ccil-labels --budgets 5`` the check of CCIL's labels.
 """
 
 import argparse
@@ -53,6 +61,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn_il import BCRegressor, DiffusionBC
 from sklearn_il.augment import CorrectiveAugmenter
 from sklearn_il.datasets import collect_demonstrations
+from sklearn_il.dynamics import transitions
 from sklearn_il.evaluation import evaluate_policy
 from sklearn_il.interactive import DAggerWrapper, DARTWrapper
 
@@ -196,6 +205,92 @@ def seed_spread(args):
                       f"{fit:6.1f}", flush=True)
 
 
+class NoisyActor:
+    """The expert with Gaussian noise of std ``scale`` (per action
+    dimension) on its actions, clipped to the tasks' bounds."""
+
+    def __init__(self, actor, scale, seed):
+        self.actor, self.scale = actor, scale
+        self.rng = np.random.default_rng(seed)
+
+    def predict(self, X):
+        actions = self.actor.predict(X)
+        return np.clip(actions + self.rng.normal(size=actions.shape) * self.scale, -1, 1)
+
+
+def fragility(args):
+    """How much an error of BC's size costs the expert itself."""
+    budget = max(args.budgets)
+    print(f"# BC on {budget} expert episodes (seed 0); its action error on 5 "
+          "held-out expert episodes (clipped to the bounds, as the rollouts act), "
+          f"and the expert's normalised return, {args.eval_episodes} episodes, "
+          "with Gaussian action noise of that RMS error times 0.5, 1 and 2")
+    in_worker()
+    for task in args.tasks:
+        expert = ZooActor(TASKS[task])
+        low, high = references(task, expert, args.eval_episodes)
+
+        def normalised(agent):
+            return (mean_return(agent, task, args.eval_episodes) - low) / (high - low)
+
+        demos = collect_demonstrations(task, expert, budget + 5, random_state=0)
+        train, held_out = demos.take_episodes(range(budget)), demos.take_episodes(
+            range(budget, budget + 5))
+        bc = BCRegressor(random_state=0).fit(train.X, train.y)
+        error = np.clip(bc.predict(held_out.X), -1, 1) - held_out.y
+        rms = np.sqrt(np.mean(error ** 2, axis=0))
+        noisy = [normalised(NoisyActor(expert, f * rms, 0)) for f in (0.5, 1, 2)]
+        print(f"{task:<15} BC {normalised(bc):.2f}; error RMS {rms.mean():.3f}, median "
+              f"|error| {np.median(np.abs(error)):.3f}; expert with noise "
+              + " / ".join(f"{v:.2f}" for v in noisy), flush=True)
+
+
+def ccil_labels(args):
+    """CCIL's labels against the simulator: from each label's state, does
+    its action reach the demonstrated state it was made for?"""
+    budget = min(args.budgets)
+    print(f"# CorrectiveAugmenter's defaults, one label per transition, {budget} "
+          "expert episodes (seed 0); distances in its standardised units; "
+          "medians (90th percentiles) over the labels kept")
+    in_worker()
+    for task in args.tasks:
+        demos = collect_demonstrations(task, ZooActor(TASKS[task]), budget, random_state=0)
+        X, y, groups = demos.X, demos.y, demos.groups
+        radius = CorrectiveAugmenter().epsilon
+        # Every label is returned, in transition order; the default radius
+        # is applied below, where each label's transition is known.
+        augmenter = CorrectiveAugmenter(epsilon=1e12, n_labels_per_point=1, random_state=0)
+        X_all, y_all = augmenter.fit_resample(X, y, groups)
+        label_X, label_y = X_all[len(X):], y_all[len(X):]
+        _, next_X, rows = transitions(X, y, groups)
+
+        def distance(a, b):
+            return np.sqrt(np.mean(((a - b) / augmenter.scale_) ** 2, axis=1))
+
+        model_error = distance(augmenter.dynamics_.predict(np.hstack([X[rows], y[rows]])),
+                               next_X)
+        offset = distance(label_X, X[rows])
+        kept = (offset < radius) & (model_error < radius)
+        env = gym.make(task).unwrapped
+        env.reset(seed=0)
+        reached = []
+        for state, action in zip(label_X[kept], label_y[kept]):
+            # The observation leaves out the x position, which the dynamics
+            # do not depend on.
+            n_position = env.model.nq - 1
+            env.set_state(np.r_[0.0, state[:n_position]], state[n_position:])
+            reached.append(env.step(action)[0])
+        miss = distance(np.array(reached), next_X[kept]) if kept.any() else np.array([np.nan])
+
+        def cell(values):
+            return f"{np.median(values):.3f} ({np.percentile(values, 90):.3f})"
+
+        print(f"{task:<15} kept {kept.mean():4.0%}; step {cell(distance(next_X, X[rows]))}; "
+              f"label's offset from its state {cell(offset[kept])}, its miss of the "
+              f"state it should reach {cell(miss)}; model error {cell(model_error)}",
+              flush=True)
+
+
 def summary(values):
     """Mean, its standard error, median and interquartile range."""
     values = np.asarray(values)
@@ -216,10 +311,18 @@ def main():
                         help="HalfCheetah-v5, 5 episodes, 2 seeds, 5 evaluation episodes")
     parser.add_argument("--spread", action="store_true",
                         help="BC's spread over training seeds, and an average of three")
+    parser.add_argument("--fragility", action="store_true",
+                        help="what an action error of BC's size costs the expert")
+    parser.add_argument("--ccil-labels", action="store_true",
+                        help="CCIL's labels checked against the simulator")
     args = parser.parse_args()
     quiet_mujoco()
     if args.spread:
         return seed_spread(args)
+    if args.fragility:
+        return fragility(args)
+    if args.ccil_labels:
+        return ccil_labels(args)
     if args.quick:
         args.tasks, args.budgets, args.seeds, args.eval_episodes = (
             ["HalfCheetah-v5"], [5], 2, 5)
