@@ -59,7 +59,7 @@ def mean_step(X, y, groups):
     """The mean distance between consecutive demonstrated states, in
     CorrectiveAugmenter's standardised units: a radius relative to each
     task's own steps."""
-    state_action, next_state, rows = transitions(X, y, groups)
+    _, next_state, rows = transitions(X, y, groups)
     scale = np.where(X.std(axis=0) > CONSTANT_STD, X.std(axis=0), 1.0)
     change = (next_state - X[rows]) / scale
     return np.sqrt(np.mean(change ** 2, axis=1)).mean()
