@@ -31,8 +31,8 @@ from bench_mujoco import ZooActor, in_worker, mean_return, quiet_mujoco
 from joblib import Parallel, delayed
 
 from sklearn_il import BCRegressor
-from sklearn_il._nn import CONSTANT_STD
 from sklearn_il.augment import CorrectiveAugmenter
+from sklearn_il.augment.corrective import feature_scale, standardised_distance
 from sklearn_il.datasets import collect_demonstrations
 from sklearn_il.dynamics import DynamicsRegressor, transitions
 from sklearn_il.evaluation import evaluate_policy
@@ -60,9 +60,7 @@ def mean_step(X, y, groups):
     CorrectiveAugmenter's standardised units: a radius relative to each
     task's own steps."""
     _, next_state, rows = transitions(X, y, groups)
-    scale = np.where(X.std(axis=0) > CONSTANT_STD, X.std(axis=0), 1.0)
-    change = (next_state - X[rows]) / scale
-    return np.sqrt(np.mean(change ** 2, axis=1)).mean()
+    return standardised_distance(next_state, X[rows], feature_scale(X)).mean()
 
 
 def run_seed(task, seed, settings, n_eval):

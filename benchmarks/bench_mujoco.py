@@ -60,6 +60,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from sklearn_il import BCRegressor, DiffusionBC
 from sklearn_il.augment import CorrectiveAugmenter
+from sklearn_il.augment.corrective import standardised_distance
 from sklearn_il.datasets import collect_demonstrations
 from sklearn_il.dynamics import transitions
 from sklearn_il.evaluation import evaluate_policy
@@ -265,7 +266,7 @@ def ccil_labels(args):
         _, next_X, rows = transitions(X, y, groups)
 
         def distance(a, b):
-            return np.sqrt(np.mean(((a - b) / augmenter.scale_) ** 2, axis=1))
+            return standardised_distance(a, b, augmenter.scale_)
 
         model_error = distance(augmenter.dynamics_.predict(np.hstack([X[rows], y[rows]])),
                                next_X)
@@ -273,11 +274,11 @@ def ccil_labels(args):
         kept = (offset < radius) & (model_error < radius)
         env = gym.make(task).unwrapped
         env.reset(seed=0)
+        # The observation leaves out the x position, which the dynamics do
+        # not depend on.
+        n_position = env.model.nq - 1
         reached = []
         for state, action in zip(label_X[kept], label_y[kept]):
-            # The observation leaves out the x position, which the dynamics
-            # do not depend on.
-            n_position = env.model.nq - 1
             env.set_state(np.r_[0.0, state[:n_position]], state[n_position:])
             reached.append(env.step(action)[0])
         miss = distance(np.array(reached), next_X[kept]) if kept.any() else np.array([np.nan])

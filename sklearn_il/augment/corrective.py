@@ -12,6 +12,19 @@ from ..dynamics import DynamicsRegressor, transitions
 from ._base import BaseAugmenter
 
 
+def feature_scale(X):
+    """Each feature's standard deviation over ``X``, 1 for a constant one:
+    the units the default dynamics model's inputs are standardised to,
+    where its Lipschitz bound holds."""
+    std = X.std(axis=0)
+    return np.where(std > CONSTANT_STD, std, 1.0)
+
+
+def standardised_distance(a, b, scale):
+    """Row-wise root mean square over features of ``(a - b) / scale``."""
+    return np.sqrt(np.mean(((a - b) / scale) ** 2, axis=1))
+
+
 class CorrectiveAugmenter(BaseAugmenter):
     """Add corrective labels that lead back to the demonstrations (CCIL).
 
@@ -226,13 +239,10 @@ class CorrectiveAugmenter(BaseAugmenter):
                 f"sample{'s' if len(X) != 1 else ''} given hold no transition."
             )
         state, action = X[rows], y[rows]
-        # The units the default model's inputs are standardised to, where its
-        # Lipschitz bound holds.
-        std = X.std(axis=0)
-        self.scale_ = np.where(std > CONSTANT_STD, std, 1.0)
+        self.scale_ = feature_scale(X)
 
         def distance(a, b):
-            return np.sqrt(np.mean(((a - b) / self.scale_) ** 2, axis=1))
+            return standardised_distance(a, b, self.scale_)
 
         self.dynamics_ = self._fit_dynamics(state_action, next_state, streams.seed("dynamics"))
         predicted = self._step(state, action)
