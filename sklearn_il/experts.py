@@ -323,13 +323,13 @@ class SB3Expert:
     >>> venv = VecNormalize(make_vec_env("Pendulum-v1", seed=0))
     >>> agent = PPO("MlpPolicy", venv, n_steps=64, batch_size=64, seed=0,
     ...             device="cpu").learn(64)
-    >>> folder = tempfile.mkdtemp()
-    >>> agent.save(os.path.join(folder, "agent.zip"))
-    >>> venv.save(os.path.join(folder, "vecnormalize.pkl"))
-    >>> loaded = PPO.load(os.path.join(folder, "agent.zip"), device="cpu")
-    >>> expert = SB3Expert(loaded, os.path.join(folder, "vecnormalize.pkl"))
-    >>> demos = collect_demonstrations("Pendulum-v1", expert, n_episodes=2,
-    ...                                random_state=0)
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     agent.save(os.path.join(folder, "agent.zip"))
+    ...     venv.save(os.path.join(folder, "vecnormalize.pkl"))
+    ...     loaded = PPO.load(os.path.join(folder, "agent.zip"), device="cpu")
+    ...     expert = SB3Expert(loaded, os.path.join(folder, "vecnormalize.pkl"))
+    ...     demos = collect_demonstrations("Pendulum-v1", expert, n_episodes=2,
+    ...                                    random_state=0)
     >>> demos.y.shape
     (400, 1)
     """
