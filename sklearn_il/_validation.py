@@ -187,11 +187,29 @@ def validate_X_y(estimator, X, y, *, reset=True, dtype=np.float64, multi_output=
         )
     with naming("X"):
         X = validate_data(estimator, X, reset=reset, dtype=dtype)
+    if not y_numeric:
+        check_one_label_type(y)
     with naming("y"):
         y = _check_y(y, multi_output=multi_output, y_numeric=y_numeric, estimator=estimator)
     if len(y) != len(X):
         raise ValueError(f"X has {len(X)} rows but y has {len(y)}; pass one action per row.")
     return X, y
+
+
+def check_one_label_type(labels, name="y"):
+    """Labels all strings or none: numpy turns ``[0, "a"]`` into strings
+    ``"0"`` and ``"a"`` (so a prediction would be ``"0"``, not ``0``), and
+    sorting an object array of both fails with a bare ``TypeError``."""
+    if isinstance(labels, np.ndarray) and labels.dtype != object:
+        return
+    values = np.asarray(labels, dtype=object).ravel()
+    is_string = np.array([isinstance(value, str) for value in values], dtype=bool)
+    if is_string.any() and not is_string.all():
+        raise ValueError(
+            f"{name} mixes string labels (such as {values[is_string][0]!r}) with others "
+            f"(such as {values[~is_string][0]!r}); the action labels must be one type: "
+            "all strings or all numbers."
+        )
 
 
 def check_n_samples(n_samples):

@@ -4,6 +4,7 @@ import itertools
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from hypothesis import given, settings
@@ -180,6 +181,19 @@ def test_wrong_shapes_are_named(obstacle_data):
     g = BCRegressor(loss="gaussian", **TINY).fit(X, y)
     with pytest.raises(ValueError, match="y has shape"):
         g.score_samples(X[:4], y[:3])
+
+
+@pytest.mark.parametrize("container", [list, lambda v: np.array(v, dtype=object), pd.Series])
+def test_labels_of_mixed_types_are_refused(obstacle_data, container):
+    # A list would otherwise become strings ("0", "a"), predicted as such.
+    X, _, _ = obstacle_data
+    mixed = container([0, "a"] * (len(X) // 2))
+    with pytest.raises(ValueError, match=r"^y mixes string labels \(such as 'a'\) with others "
+                                         r"\(such as 0\); .* one type"):
+        BCClassifier(**TINY).fit(X[:len(mixed)], mixed)
+    with pytest.raises(ValueError, match="^classes mixes string labels"):
+        BCClassifier(**TINY).partial_fit(X[:2], ["a", "a"], classes=container([0, "a"]))
+    assert BCClassifier(**TINY).fit(X[:4], container(["a", "b"] * 2)).classes_.tolist() == ["a", "b"]
 
 
 def test_groups_are_checked(obstacle_data):

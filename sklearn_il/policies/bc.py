@@ -11,7 +11,7 @@ from sklearn.utils.validation import column_or_1d
 from torch import nn
 
 from .._nn import MLPPolicy, gaussian_log_prob
-from .._validation import naming
+from .._validation import check_one_label_type, naming
 from ..base import BasePolicy, ContinuousPolicy, as_numpy, fill_doc
 
 # robomimic's floor on the standard deviation of its Gaussian head.
@@ -318,6 +318,7 @@ class BCClassifier(ClassifierMixin, BasePolicy):
         """
         first = not hasattr(self, "net_")
         if classes is not None:
+            check_one_label_type(classes, "classes")
             with naming("classes"):
                 classes = np.unique(column_or_1d(classes))
                 check_classification_targets(classes)
