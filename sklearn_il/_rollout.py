@@ -1,6 +1,9 @@
 """Running an agent (policy or expert) in envs: the one rollout engine."""
 
 import copy
+import multiprocessing.connection
+import signal
+import time
 from functools import partial
 from numbers import Integral
 
@@ -509,6 +512,7 @@ def run_episodes(agent, env, n_episodes, random_state=None, max_episode_steps=No
     ``verbose``: a tqdm bar over the episodes.
     """
     envs, owned = make_vector_env(env, min(n_envs, n_episodes), vectorization)
+    broken = False
     try:
         n_slots = envs.num_envs
         act_space = envs.single_action_space
@@ -587,9 +591,17 @@ def run_episodes(agent, env, n_episodes, random_state=None, max_episode_steps=No
                 obs = begin(ended, first=False)
                 running = np.flatnonzero(episode_of >= 0)
         progress.close()
+    except (EOFError, OSError) as exc:
+        # A subprocess env that died (killed, out of memory) breaks its pipe;
+        # anything else of that kind is the agent's own.
+        dead = _dead_env_processes(envs)
+        if not dead:
+            raise
+        broken = True
+        raise _env_died(dead, episode_of, steps, finals) from exc
     finally:
         if owned:
-            envs.close()
+            _close(envs, broken)
     episodes = np.concatenate(log.pop("episode"))
     # Stable: each episode's steps stay in the order they were taken.
     order = np.argsort(episodes, kind="stable")
@@ -597,6 +609,57 @@ def run_episodes(agent, env, n_episodes, random_state=None, max_episode_steps=No
     return Demonstrations(rows["obs"], rows["act"], episodes[order], rows["rew"].astype(float),
                           rows["term"].astype(bool), rows["trunc"].astype(bool),
                           np.array(finals), np.array(successes))
+
+
+def _dead_env_processes(envs):
+    """(slot, exit code or None) of each subprocess env of ``envs`` that has ended."""
+    processes = getattr(envs, "processes", None) or []
+    # A process's sentinel is readable once its files are closed, as its
+    # pipe is; its exit code comes once it is reaped, after its memory is
+    # freed (over half a second on a loaded machine).
+    ended = set(multiprocessing.connection.wait([p.sentinel for p in processes], timeout=1))
+    dead = [slot for slot, p in enumerate(processes) if p.sentinel in ended]
+    deadline = time.monotonic() + 5
+    while dead and processes[dead[0]].exitcode is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return [(slot, processes[slot].exitcode) for slot in dead]
+
+
+def _env_died(dead, episode_of, steps, finals):
+    """The error that ends a rollout whose subprocess env died."""
+    slot, code = dead[0]
+    if code is None:
+        how = "its exit code not yet known"
+    elif code < 0 and -code in signal.valid_signals():
+        how = f"killed by signal {signal.Signals(-code).name}"
+    else:
+        how = f"exit code {code}"
+    episode = episode_of[slot]
+    where = (f"in episode {episode}, at step {steps[slot]}" if episode >= 0
+             else "after its last episode")
+    done = sum(final is not None for final in finals)
+    return RuntimeError(
+        f"the process of env slot {slot} died ({how}) {where}, of the {len(finals)} "
+        f"episodes this call runs ({done} had finished). Its episodes are lost: a DAgger "
+        "or DART round adds nothing (the rounds before it and their policy are kept). "
+        "Run it again, or step the envs in this process with vectorization='sync'."
+    )
+
+
+def _close(envs, broken):
+    """Close the envs made here. After an env process died, gymnasium's
+    ``close`` would wait for its answer first and fail: the others are
+    ended and the pipes closed here instead."""
+    if not broken:
+        envs.close()
+        return
+    for process in envs.processes:
+        if process.is_alive():
+            process.terminate()
+        process.join()
+    for pipe in envs.parent_pipes:
+        pipe.close()
+    envs.closed = True
 
 
 def _slot_obs(obs, slot):

@@ -1,4 +1,6 @@
+import os
 import pickle
+import signal
 
 import gymnasium as gym
 import numpy as np
@@ -50,6 +52,28 @@ class DictPointReach(PointReachEnv):
     def step(self, action):
         obs, *rest = super().step(action)
         return (self._split(obs), *rest)
+
+
+class DiesAt(gym.Wrapper):
+    """An env whose process is killed (SIGKILL: no exception, no clean-up)
+    at step ``step`` of the episode reset with ``seed`` (of every episode
+    when ``seed`` is None, if ``step`` is given). It records the seeds it
+    is reset with. Only for subprocess envs: it would kill the test run."""
+
+    def __init__(self, env, seed=None, step=None):
+        super().__init__(env)
+        self.die_seed, self.die_step, self.seeds = seed, step, []
+
+    def reset(self, *, seed=None, options=None):
+        self.seeds.append(seed)
+        self.t = 0
+        return super().reset(seed=seed, options=options)
+
+    def step(self, action):
+        if self.t == self.die_step and self.die_seed in (None, self.seeds[-1]):
+            os.kill(os.getpid(), signal.SIGKILL)
+        self.t += 1
+        return super().step(action)
 
 
 # Registered, so that it has a spec (Minari stores one).

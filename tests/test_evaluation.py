@@ -23,7 +23,7 @@ from sklearn_il.evaluation import (
 )
 from sklearn_il.experts import LunarLanderHeuristic, PendulumSwingUp
 
-from .conftest import FAST
+from .conftest import FAST, DiesAt
 
 warnings.filterwarnings("ignore", category=ConvergenceWarning)
 
@@ -187,3 +187,24 @@ def test_an_env_with_a_wrapper_gymnasium_cannot_remake_is_copied_per_env():
     np.testing.assert_array_equal(many.X, one.X)
     plain = rollout(expert, "Pendulum-v1", n_episodes=4, random_state=0, max_episode_steps=20, n_envs=4)
     assert not np.array_equal(plain.X, many.X)  # the copies kept the wrapper
+
+
+def test_a_subprocess_env_that_dies_ends_the_call_naming_its_slot_and_episode():
+    expert = PendulumSwingUp()
+    recorder = DiesAt(gym.make("Pendulum-v1"))  # never dies: no step given
+    rollout(expert, recorder, n_episodes=4, random_state=0, max_episode_steps=10, n_envs=1)
+    # Episode 2 runs in slot 0 (episodes 0 and 1 end together), and its
+    # env's process is killed at its fourth step.
+    def dies():
+        return DiesAt(gym.make("Pendulum-v1"), seed=recorder.seeds[2], step=3)
+
+    with pytest.raises(RuntimeError, match=r"^the process of env slot 0 died \(killed by signal "
+                                           r"SIGKILL\) in episode 2, at step 3, of the 4 "
+                                           r"episodes this call runs \(2 had finished\)"):
+        rollout(expert, dies, n_episodes=4, random_state=0, max_episode_steps=10, n_envs=2,
+                vectorization="async")
+    # The same env, not killed, runs the same episodes as ever.
+    kept = rollout(expert, lambda: DiesAt(gym.make("Pendulum-v1")), n_episodes=4,
+                   random_state=0, max_episode_steps=10, n_envs=2, vectorization="async")
+    _same_episodes(kept, rollout(expert, "Pendulum-v1", n_episodes=4, random_state=0,
+                                 max_episode_steps=10))

@@ -18,8 +18,9 @@ from sklearn_il.datasets import make_winding_road
 from sklearn_il.envs import OBSTACLE, WINDING_ROAD, WindingRoadExpert
 from sklearn_il.evaluation import compounding_error, evaluate_policy
 from sklearn_il.interactive import DAggerWrapper, DARTWrapper
+from sklearn_il.io import load
 
-from .conftest import FAST, TINY, assert_round_trips
+from .conftest import FAST, TINY, DiesAt, assert_round_trips
 
 EXPERT = WindingRoadExpert()
 SMALL = dict(hidden_layer_sizes=(64, 64), random_state=0)
@@ -239,3 +240,29 @@ def test_dagger_on_a_history_pipeline_routes_groups(make_policy):
     with pytest.raises(ValueError, match="groups"):  # without routing: told how to enable it
         DAggerWrapper(make_pipeline(HistoryStacker(2), BCRegressor(**TINY)), WINDING_ROAD, EXPERT,
                       n_iter=1, n_episodes_per_iter=1).fit()
+
+
+def test_an_env_process_that_dies_mid_round_leaves_the_finished_rounds(tmp_path):
+    checkpoint = tmp_path / "dagger.skops"
+
+    def env():
+        # Made in each env process: the second DAgger round's envs (two
+        # rounds in the checkpoint) are killed at their fourth step.
+        rounds = len(load(checkpoint).history_) if checkpoint.exists() else 0
+        return DiesAt(gym.make(WINDING_ROAD), step=3 if rounds == 2 else None)
+
+    def dagger(**kwargs):
+        return DAggerWrapper(BCRegressor(**TINY), env, EXPERT, n_episodes_per_iter=2, n_envs=2,
+                             vectorization="async", random_state=0, **kwargs)
+
+    broken = dagger(n_iter=2, checkpoint=str(checkpoint))
+    with pytest.raises(RuntimeError, match=r"process of env slot \d died \(killed by signal "
+                                           r"SIGKILL\) in episode \d, at step 3"):
+        broken.fit()
+    checkpoint.unlink()  # so that the envs below live
+    # As one round of DAgger leaves it: its data, its record and its policy.
+    one_round = dagger(n_iter=1).fit()
+    assert len(broken.history_) == len(one_round.history_) == 2
+    for name in ("X_", "y_", "groups_"):
+        np.testing.assert_array_equal(getattr(broken, name), getattr(one_round, name))
+    np.testing.assert_array_equal(broken.predict(one_round.X_), one_round.predict(one_round.X_))
