@@ -36,6 +36,8 @@ setup(
         "mlflow": ["mlflow>=3.0"],
         # stable-baselines3 agents as experts (sklearn_il.experts.SB3Expert).
         "sb3": ["stable-baselines3>=2.3"],
+        # Searches on a dask.distributed cluster (sklearn_il.parallel.DaskBackend).
+        "dask": ["dask[distributed]>=2024.1"],
         "box2d": ["gymnasium[box2d]>=1.0"],
         "mujoco": ["gymnasium[mujoco]>=1.0"],
         "test": [

@@ -1,15 +1,25 @@
-"""Model selection scaled out on a real dask.distributed cluster through joblib."""
+"""Model selection on a real dask.distributed cluster through joblib and
+DaskBackend: the scores of one process, one torch thread per worker, and a
+search that survives a worker killed mid-search."""
+
+import os
+import pathlib
+import signal
+import threading
+import time
+from functools import partial
 
 import joblib
 import numpy as np
 import pytest
 import sklearn
 import torch
-from sklearn.model_selection import GridSearchCV, GroupKFold
+from sklearn.model_selection import GridSearchCV, GroupKFold, RandomizedSearchCV
 
 from sklearn_il import BCRegressor
 from sklearn_il.envs import OBSTACLE
 from sklearn_il.evaluation import make_rollout_scorer
+from sklearn_il.parallel import DaskBackend
 
 from .conftest import FAST
 
@@ -19,7 +29,7 @@ distributed = pytest.importorskip("distributed")
 @pytest.fixture(scope="module")
 def client():
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as cluster:
+                                  dashboard_address=":0") as cluster:
         with distributed.Client(cluster) as client:
             yield client
 
@@ -42,7 +52,7 @@ def test_grid_search_on_dask_matches_one_process(client, obstacle_data):
             ).fit(X, y, groups=groups)
 
         local = search(n_jobs=1)
-        with joblib.parallel_config(backend="dask"):
+        with joblib.parallel_config(backend=DaskBackend()):
             remote = search(n_jobs=-1)
     # Every fit and rollout ran on the cluster's workers, one torch thread
     # each (the worker's), and scored as in one process.
@@ -50,3 +60,81 @@ def test_grid_search_on_dask_matches_one_process(client, obstacle_data):
     np.testing.assert_allclose(remote.cv_results_["mean_test_return"],
                                local.cv_results_["mean_test_return"], rtol=1e-6)
     assert client.run(torch.get_num_threads) == {w: 1 for w in client.scheduler_info()["workers"]}
+
+
+def gate(estimator, X, y, folder, first):
+    """Scorer run in the workers: numbers its calls (every fit is scored
+    once, a fit run again gets a new number), writes its worker's process
+    id in ``pid-<number>``, and holds every call past the ``first`` until
+    the file ``killed`` exists."""
+    folder = pathlib.Path(folder)
+    number = 0
+    while True:
+        try:  # O_EXCL: one call per number, whatever the worker
+            os.close(os.open(folder / f"call-{number}", os.O_CREAT | os.O_EXCL))
+            break
+        except FileExistsError:
+            number += 1
+    (folder / f"pid-{number}.tmp").write_text(str(os.getpid()))
+    os.rename(folder / f"pid-{number}.tmp", folder / f"pid-{number}")  # whole when seen
+    deadline = time.monotonic() + 60
+    while number >= first and not (folder / "killed").exists():
+        if time.monotonic() > deadline:
+            raise TimeoutError("no worker was killed")
+        time.sleep(0.02)
+    (folder / f"done-{number}").touch()
+    return number
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("Search, space", [
+    (GridSearchCV, {"alpha": [1e-4, 1e-2]}),
+    (RandomizedSearchCV, {"alpha": [1e-4, 1e-3, 1e-2]}),
+], ids=["grid", "randomized"])
+def test_a_search_survives_a_worker_killed_mid_search(client, Search, space, obstacle_data,
+                                                      tmp_path):
+    X, y, groups = obstacle_data
+    n_fits = 2 * 2  # candidates, folds
+
+    def search(folder, n_jobs):
+        options = {"n_iter": 2, "random_state": 0} if Search is RandomizedSearchCV else {}
+        scoring = {"return": make_rollout_scorer(OBSTACLE, n_episodes=2),
+                   "gate": partial(gate, folder=str(folder), first=2)}
+        with sklearn.config_context(enable_metadata_routing=True):  # per thread
+            return Search(BCRegressor(**FAST), space, cv=GroupKFold(2), n_jobs=n_jobs,
+                          refit=False, scoring=scoring, **options).fit(X, y, groups=groups)
+
+    (tmp_path / "one").mkdir()
+    (tmp_path / "one" / "killed").touch()
+    in_one_process = search(tmp_path / "one", n_jobs=1)
+
+    folder = tmp_path / "cluster"
+    folder.mkdir()
+    client.wait_for_workers(2)  # the nanny's replacement of a worker killed before
+    outcome = {}
+
+    def run():
+        try:
+            with joblib.parallel_config(backend=DaskBackend(client)):
+                outcome["search"] = search(folder, n_jobs=-1)
+        except BaseException as exc:  # reported below, in the test's thread
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    # The first two fits finish; the next ones wait in the workers.
+    while not (folder / "pid-2").exists() and thread.is_alive():
+        time.sleep(0.02)
+    done_at_kill = len(list(folder.glob("done-*")))
+    # The worker of a fit that waits: that fit is lost with it.
+    os.kill(int((folder / "pid-2").read_text()), signal.SIGKILL)
+    (folder / "killed").touch()
+    thread.join(timeout=120)
+    assert "error" not in outcome, outcome.get("error")
+    # The kill landed while fits were pending, and the one the worker was
+    # running was run again: more scorer calls than fits.
+    assert done_at_kill == 2
+    assert len(list(folder.glob("call-*"))) > n_fits
+    on_cluster = outcome["search"]
+    np.testing.assert_allclose(on_cluster.cv_results_["mean_test_return"],
+                               in_one_process.cv_results_["mean_test_return"], rtol=1e-6)

@@ -4,8 +4,10 @@ Scaling model selection out: a grid search on a Dask cluster
 
 A rollout-scored search fits and rolls out every candidate on every fold:
 the cost grows with the grid. scikit-learn hands the jobs to joblib, and
-joblib's Dask backend sends them to a ``dask.distributed`` cluster. Nothing
-in the search changes but the ``parallel_config`` around it.
+:class:`~sklearn_il.parallel.DaskBackend` sends them to a
+``dask.distributed`` cluster, where a lost worker costs only the fits it
+was running. Nothing in the search changes but the ``parallel_config``
+around it.
 
 Here the cluster is a ``LocalCluster`` in this process, two workers of one
 thread, so that the script runs as it is, in a notebook or in the gallery.
@@ -34,6 +36,7 @@ from sklearn_il import MixtureDensityBC
 from sklearn_il.datasets import make_obstacle
 from sklearn_il.envs import OBSTACLE
 from sklearn_il.evaluation import make_rollout_scorer
+from sklearn_il.parallel import DaskBackend
 
 # A mixture's likelihood keeps rising while its components narrow around
 # the expert's actions, so a fit can stop at ``max_iter`` with scikit-learn's
@@ -57,11 +60,12 @@ search = GridSearchCV(
 # ---------------------
 # The fits go to the workers; the search collects their scores. Metadata
 # routing sends ``groups`` to ``GroupKFold`` (and to the policy, which
-# requests them by default).
+# requests them by default). The dashboard takes any free port: Dask's
+# default, 8787, may be held by another cluster.
 with LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
-                  dashboard_address=None) as cluster, Client(cluster):
+                  dashboard_address=":0") as cluster, Client(cluster):
     with sklearn.config_context(enable_metadata_routing=True), \
-            joblib.parallel_config(backend="dask"):
+            joblib.parallel_config(backend=DaskBackend()):
         search.fit(X, y, groups=groups)
 
 results = pd.DataFrame(search.cv_results_)
