@@ -591,7 +591,7 @@ def run_episodes(agent, env, n_episodes, random_state=None, max_episode_steps=No
                 obs = begin(ended, first=False)
                 running = np.flatnonzero(episode_of >= 0)
         progress.close()
-    except (EOFError, OSError) as exc:
+    except (EOFError, ConnectionError) as exc:
         # A subprocess env that died (killed, out of memory) breaks its pipe;
         # anything else of that kind is the agent's own.
         dead = _dead_env_processes(envs)
@@ -614,6 +614,8 @@ def run_episodes(agent, env, n_episodes, random_state=None, max_episode_steps=No
 def _dead_env_processes(envs):
     """(slot, exit code or None) of each subprocess env of ``envs`` that has ended."""
     processes = getattr(envs, "processes", None) or []
+    if not processes:
+        return []
     # A process's sentinel is readable once its files are closed, as its
     # pipe is; its exit code comes once it is reaped, after its memory is
     # freed (over half a second on a loaded machine).

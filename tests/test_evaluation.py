@@ -203,6 +203,12 @@ def test_a_subprocess_env_that_dies_ends_the_call_naming_its_slot_and_episode():
                                            r"episodes this call runs \(2 had finished\)"):
         rollout(expert, dies, n_episodes=4, random_state=0, max_episode_steps=10, n_envs=2,
                 vectorization="async")
+    # An error of that kind from the agent itself is its own, as it was.
+    def broken_link(X):
+        raise ConnectionResetError("the expert's server went away")
+
+    with pytest.raises(ConnectionResetError, match="server went away"):
+        rollout(broken_link, "Pendulum-v1", n_episodes=2, n_envs=2, vectorization="async")
     # The same env, not killed, runs the same episodes as ever.
     kept = rollout(expert, lambda: DiesAt(gym.make("Pendulum-v1")), n_episodes=4,
                    random_state=0, max_episode_steps=10, n_envs=2, vectorization="async")
