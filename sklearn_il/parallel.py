@@ -23,9 +23,9 @@ class DaskBackend(ParallelBackendBase):
     finished fits lost with it. Here each batch of fits is one task that
     carries its own arguments, which the scheduler keeps until the batch
     is done: what a lost worker was running is simply run again. The
-    price is that the data travel with every batch (joblib groups fits
-    into batches of about a second's work); for data of many gigabytes
-    that is slower than scattering once.
+    price is that the data travel with every batch through the scheduler
+    (joblib groups fits into batches of about a second's work), which
+    costs more, against scattering them once, the larger the data.
 
     Parameters
     ----------
