@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import sklearn
 import torch
-from sklearn.model_selection import GridSearchCV, GroupKFold, RandomizedSearchCV
+from sklearn.model_selection import GridSearchCV, GroupKFold, ParameterGrid, RandomizedSearchCV
 
 from sklearn_il import BCRegressor
 from sklearn_il.envs import OBSTACLE
@@ -37,29 +37,6 @@ def client():
 def threads(estimator, X, y):
     """Scorer run in the worker: torch's thread count there."""
     return torch.get_num_threads()
-
-
-@pytest.mark.slow
-def test_grid_search_on_dask_matches_one_process(client, obstacle_data):
-    X, y, groups = obstacle_data
-    with sklearn.config_context(enable_metadata_routing=True):
-        def search(n_jobs):
-            policy = BCRegressor(**FAST)
-            return GridSearchCV(
-                policy, {"hidden_layer_sizes": [(8,), (16,)], "alpha": [1e-4, 1e-2]},
-                cv=GroupKFold(2), n_jobs=n_jobs, refit=False,
-                scoring={"return": make_rollout_scorer(OBSTACLE, n_episodes=2), "threads": threads},
-            ).fit(X, y, groups=groups)
-
-        local = search(n_jobs=1)
-        with joblib.parallel_config(backend=DaskBackend()):
-            remote = search(n_jobs=-1)
-    # Every fit and rollout ran on the cluster's workers, one torch thread
-    # each (the worker's), and scored as in one process.
-    assert set(remote.cv_results_["mean_test_threads"]) == {1.0}
-    np.testing.assert_allclose(remote.cv_results_["mean_test_return"],
-                               local.cv_results_["mean_test_return"], rtol=1e-6)
-    assert client.run(torch.get_num_threads) == {w: 1 for w in client.scheduler_info()["workers"]}
 
 
 def gate(estimator, X, y, folder, first):
@@ -86,55 +63,64 @@ def gate(estimator, X, y, folder, first):
     return number
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("Search, space", [
-    (GridSearchCV, {"alpha": [1e-4, 1e-2]}),
-    (RandomizedSearchCV, {"alpha": [1e-4, 1e-3, 1e-2]}),
-], ids=["grid", "randomized"])
-def test_a_search_survives_a_worker_killed_mid_search(client, Search, space, obstacle_data,
-                                                      tmp_path):
-    X, y, groups = obstacle_data
-    n_fits = 2 * 2  # candidates, folds
-
-    def search(folder, n_jobs):
-        options = {"n_iter": 2, "random_state": 0} if Search is RandomizedSearchCV else {}
-        scoring = {"return": make_rollout_scorer(OBSTACLE, n_episodes=2),
-                   "gate": partial(gate, folder=str(folder), first=2)}
-        with sklearn.config_context(enable_metadata_routing=True):  # per thread
-            return Search(BCRegressor(**FAST), space, cv=GroupKFold(2), n_jobs=n_jobs,
-                          refit=False, scoring=scoring, **options).fit(X, y, groups=groups)
-
-    (tmp_path / "one").mkdir()
-    (tmp_path / "one" / "killed").touch()
-    in_one_process = search(tmp_path / "one", n_jobs=1)
-
-    folder = tmp_path / "cluster"
-    folder.mkdir()
-    client.wait_for_workers(2)  # the nanny's replacement of a worker killed before
+def search_with_a_worker_killed(client, search, folder):
+    """Run ``search(n_jobs, gate_scorer)`` on the cluster and kill, with
+    SIGKILL, the worker of its third fit while that fit waits (the first
+    two have finished). The fitted search, the fits finished at the kill
+    and the scorer's calls."""
     outcome = {}
 
     def run():
         try:
             with joblib.parallel_config(backend=DaskBackend(client)):
-                outcome["search"] = search(folder, n_jobs=-1)
+                outcome["search"] = search(-1, partial(gate, folder=str(folder), first=2))
         except BaseException as exc:  # reported below, in the test's thread
             outcome["error"] = exc
 
+    client.wait_for_workers(2)  # the nanny's replacement of a worker killed before
     thread = threading.Thread(target=run)
     thread.start()
-    # The first two fits finish; the next ones wait in the workers.
     while not (folder / "pid-2").exists() and thread.is_alive():
         time.sleep(0.02)
     done_at_kill = len(list(folder.glob("done-*")))
-    # The worker of a fit that waits: that fit is lost with it.
     os.kill(int((folder / "pid-2").read_text()), signal.SIGKILL)
     (folder / "killed").touch()
     thread.join(timeout=120)
     assert "error" not in outcome, outcome.get("error")
-    # The kill landed while fits were pending, and the one the worker was
-    # running was run again: more scorer calls than fits.
-    assert done_at_kill == 2
-    assert len(list(folder.glob("call-*"))) > n_fits
-    on_cluster = outcome["search"]
-    np.testing.assert_allclose(on_cluster.cv_results_["mean_test_return"],
-                               in_one_process.cv_results_["mean_test_return"], rtol=1e-6)
+    return outcome["search"], done_at_kill, len(list(folder.glob("call-*")))
+
+
+@pytest.mark.slow
+def test_searches_on_dask_survive_a_killed_worker_and_score_as_in_one_process(
+        client, obstacle_data, tmp_path):
+    """One test, so that one cluster serves both searches (each xdist
+    worker that runs a test of this module starts its own)."""
+    X, y, groups = obstacle_data
+    spaces = {GridSearchCV: {"hidden_layer_sizes": [(8,), (16,)], "alpha": [1e-4, 1e-2]},
+              RandomizedSearchCV: {"alpha": [1e-4, 1e-3, 1e-2]}}
+    for Search, space in spaces.items():
+        options = {"n_iter": 2, "random_state": 0} if Search is RandomizedSearchCV else {}
+        n_fits = options.get("n_iter", len(ParameterGrid(space))) * 2  # 2 folds
+
+        def search(n_jobs, gate_scorer=None):
+            scoring = {"return": make_rollout_scorer(OBSTACLE, n_episodes=2), "threads": threads}
+            if gate_scorer is not None:
+                scoring["gate"] = gate_scorer
+            with sklearn.config_context(enable_metadata_routing=True):  # per thread
+                return Search(BCRegressor(**FAST), space, cv=GroupKFold(2), n_jobs=n_jobs,
+                              refit=False, scoring=scoring, **options).fit(X, y, groups=groups)
+
+        in_one_process = search(n_jobs=1)
+        folder = tmp_path / Search.__name__
+        folder.mkdir()
+        on_cluster, done_at_kill, n_calls = search_with_a_worker_killed(client, search, folder)
+        # The kill landed while fits were pending, and the fit the worker
+        # was running was run again: more scorer calls than fits.
+        assert done_at_kill == 2 and n_calls > n_fits
+        # Every fit and rollout ran on the workers, one torch thread each
+        # (the worker's), and scored as in one process.
+        assert set(on_cluster.cv_results_["mean_test_threads"]) == {1.0}
+        np.testing.assert_allclose(on_cluster.cv_results_["mean_test_return"],
+                                   in_one_process.cv_results_["mean_test_return"], rtol=1e-6)
+    client.wait_for_workers(2)
+    assert client.run(torch.get_num_threads) == {w: 1 for w in client.scheduler_info()["workers"]}
