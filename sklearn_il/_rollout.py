@@ -3,7 +3,6 @@
 import copy
 import multiprocessing.connection
 import signal
-import time
 from functools import partial
 from numbers import Integral
 
@@ -612,27 +611,24 @@ def run_episodes(agent, env, n_episodes, random_state=None, max_episode_steps=No
 
 
 def _dead_env_processes(envs):
-    """(slot, exit code or None) of each subprocess env of ``envs`` that has ended."""
+    """(slot, exit code) of each subprocess env of ``envs`` that has ended."""
     processes = getattr(envs, "processes", None) or []
     if not processes:
         return []
     # A process's sentinel is readable once its files are closed, as its
-    # pipe is; its exit code comes once it is reaped, after its memory is
-    # freed (over half a second on a loaded machine).
+    # pipe is; join() then waits until it is reaped, after its memory is
+    # freed (over half a second on a loaded machine), for its exit code.
     ended = set(multiprocessing.connection.wait([p.sentinel for p in processes], timeout=1))
     dead = [slot for slot, p in enumerate(processes) if p.sentinel in ended]
-    deadline = time.monotonic() + 5
-    while dead and processes[dead[0]].exitcode is None and time.monotonic() < deadline:
-        time.sleep(0.01)
+    for slot in dead:
+        processes[slot].join()
     return [(slot, processes[slot].exitcode) for slot in dead]
 
 
 def _env_died(dead, episode_of, steps, finals):
     """The error that ends a rollout whose subprocess env died."""
     slot, code = dead[0]
-    if code is None:
-        how = "its exit code not yet known"
-    elif code < 0 and -code in signal.valid_signals():
+    if code < 0 and -code in signal.valid_signals():
         how = f"killed by signal {signal.Signals(-code).name}"
     else:
         how = f"exit code {code}"

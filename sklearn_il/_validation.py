@@ -200,7 +200,8 @@ def check_one_label_type(labels, name="y"):
     """Labels all strings or none: numpy turns ``[0, "a"]`` into strings
     ``"0"`` and ``"a"`` (so a prediction would be ``"0"``, not ``0``), and
     sorting an object array of both fails with a bare ``TypeError``."""
-    if isinstance(labels, np.ndarray) and labels.dtype != object:
+    dtype = getattr(labels, "dtype", None)
+    if isinstance(dtype, np.dtype) and dtype != object:  # arrays, Series: one type
         return
     values = np.asarray(labels, dtype=object).ravel()
     is_string = np.array([isinstance(value, str) for value in values], dtype=bool)

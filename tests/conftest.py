@@ -14,6 +14,20 @@ from sklearn_il.envs import PointReachEnv
 from sklearn_il.io import dump, load, trusted_types
 
 
+@pytest.fixture(scope="session", autouse=True)
+def sb3_log_folder(tmp_path_factory):
+    """stable-baselines3's learn() makes a log folder in /tmp unless told
+    where (a model without a logger of its own): here, pytest's temporary
+    folder, removed with it."""
+    previous = os.environ.get("SB3_LOGDIR")
+    os.environ["SB3_LOGDIR"] = str(tmp_path_factory.mktemp("sb3"))
+    yield
+    if previous is None:
+        del os.environ["SB3_LOGDIR"]
+    else:
+        os.environ["SB3_LOGDIR"] = previous
+
+
 @pytest.fixture(scope="session")
 def obstacle_data():
     """Small expert demonstrations of the bimodal task: X, y, groups."""

@@ -18,9 +18,7 @@ MODULES = sorted(
 
 
 @pytest.mark.parametrize("name", MODULES)
-def test_docstring_examples(name, tmp_path, monkeypatch):
-    # stable-baselines3's learn() makes a log folder there, not in /tmp.
-    monkeypatch.setenv("SB3_LOGDIR", str(tmp_path / "sb3"))
+def test_docstring_examples(name):
     module = importlib.import_module(name)
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     assert result.failed == 0

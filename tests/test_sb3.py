@@ -15,7 +15,6 @@ from .conftest import TINY
 
 sb3 = pytest.importorskip("stable_baselines3")
 from stable_baselines3.common.env_util import make_vec_env  # noqa: E402
-from stable_baselines3.common.logger import Logger  # noqa: E402
 from stable_baselines3.common.vec_env import VecNormalize  # noqa: E402
 
 
@@ -27,8 +26,6 @@ def _train(env_id, normalize, folder):
         venv = VecNormalize(venv, norm_reward=False)
     model = sb3.PPO("MlpPolicy", venv, n_steps=64, batch_size=64, n_epochs=1, seed=0,
                     policy_kwargs={"net_arch": [16]}, device="cpu")
-    # Without a logger of its own, learn() leaves an empty folder in /tmp.
-    model.set_logger(Logger(folder=None, output_formats=[]))
     model.learn(128)
     model.save(folder / "model.zip")
     if normalize:

@@ -25,8 +25,6 @@ def test_page_runs_and_prints_what_it_shows(page, tmp_path, monkeypatch, capfd):
     # The snippets write files where they run, as a reader's would.
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("MINARI_DATASETS_PATH", str(tmp_path / "minari"))
-    # stable-baselines3's learn() makes a log folder there, not in /tmp.
-    monkeypatch.setenv("SB3_LOGDIR", str(tmp_path / "sb3"))
     matplotlib.use("Agg")
     # A page's sklearn.set_config stays on its page. The suite's warning
     # filters (setup.cfg) do not apply: recorded is what a reader's Python
